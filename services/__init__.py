@@ -1,0 +1,1 @@
+"""Analytics and data access: plain Python over SQLAlchemy and pandas (no Dash, no Flask)."""
