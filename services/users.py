@@ -75,3 +75,14 @@ def has_users(session: Session) -> bool:
 
 def generate_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """New password; bumping the session version signs the user out everywhere."""
+    validate_password(password)
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise UserError(f"No user {username!r}.")
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    return user

@@ -78,3 +78,69 @@ def engine(database_url) -> Iterator[Engine]:
     yield engine
     clear_tables(engine)
     engine.dispose()
+
+
+# ---------------------------------------------------------------- the web app
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def make_app(database_url: str, instance_dir, **settings):
+    from dashapp import create_app
+    from dashapp.settings import Settings
+
+    return create_app(Settings(database_url=database_url, app_env="test", secret_key="test-secret",
+                               instance_dir=instance_dir, redis_url=None, **settings))
+
+
+@pytest.fixture(scope="session")
+def app_database(tmp_path_factory) -> str:
+    """A SQLite database with a small refreshed data set and one user per role."""
+    from services import users
+    from services.db import session_scope
+    from services.refresh import refresh
+    from tests.sample_data import load_sample
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('appdb') / 'app.db'}"
+    upgrade_schema(url)
+    engine = make_engine(url)
+    load_sample(engine)
+    refresh(engine)
+    with session_scope(engine) as session:
+        users.create_user(session, "admin", ADMIN_PASSWORD, "admin")
+        users.create_user(session, "viewer", ADMIN_PASSWORD, "viewer")
+        users.create_user(session, "aussie", ADMIN_PASSWORD, "analyst", ["Australia"])
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(app_database, tmp_path):
+    return make_app(app_database, tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path: str = "/login") -> str:
+        import re
+
+        page = self.client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def login(self, username: str = "admin", password: str = ADMIN_PASSWORD, next_url: str = ""):
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "next": next_url, "csrf_token": self.csrf_token()})
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token()})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)

@@ -1,0 +1,63 @@
+"""Mount the Dash app on the Flask server: index page, per-request layout, callbacks."""
+from __future__ import annotations
+
+import dash
+from flask import Flask
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+import callbacks
+from dashapp.context import RequestContext
+from dashapp.settings import PROJECT_ROOT
+from layouts import shell
+
+STYLESHEETS = [
+    "/static/vendor/bootstrap.min.css",
+    "/static/vendor/bootstrap-icons/bootstrap-icons.min.css",
+]
+
+INDEX = """<!DOCTYPE html>
+<html lang="en" data-bs-theme="light">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+        <script src="/static/theme.js"></script>
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def serve_layout():
+    """The shell for the logged-in user; built per request so it carries their name and scope."""
+    if not current_user.is_authenticated:
+        return dash.html.Div()  # never served: the guard answers 401 first
+    context = RequestContext()
+    return shell.layout(context.user(), generate_csrf(), context.filter_options())
+
+
+def init_app(server: Flask) -> dash.Dash:
+    app = dash.Dash(
+        __name__,
+        server=server,
+        url_base_pathname="/",
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        external_stylesheets=STYLESHEETS,
+        title="CustomerScope",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+    )
+    app.index_string = INDEX
+    app.layout = serve_layout
+    callbacks.register_all(app, RequestContext())
+    server.extensions["dash_app"] = app
+    return app

@@ -1,0 +1,27 @@
+"""The one figure pipeline: every figure is finished here with the active theme's template."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+THEMES = ("light", "dark")
+_BASE = {"light": "plotly_white", "dark": "plotly_dark"}
+COLORWAY = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+
+
+def template(theme: str) -> go.layout.Template:
+    """The product template for a theme: the plotly base plus our colours and fonts."""
+    base = pio.templates[_BASE.get(theme, _BASE["light"])]
+    result = go.layout.Template(base)
+    result.layout.colorway = COLORWAY
+    result.layout.font = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
+    result.layout.paper_bgcolor = "rgba(0,0,0,0)"
+    result.layout.plot_bgcolor = "rgba(0,0,0,0)"
+    result.layout.margin = {"l": 48, "r": 16, "t": 48, "b": 40}
+    return result
+
+
+def themed(figure: go.Figure, theme: str | None) -> go.Figure:
+    """Apply the theme; callbacks call this instead of styling figures by hand."""
+    figure.update_layout(template=template(theme or "light"))
+    return figure

@@ -1,0 +1,116 @@
+"""The active filters as one typed value object, its URL form, and the options it may take.
+
+Values from the browser are untrusted: parsing drops what is not a valid choice, and the
+user's data scope is applied by the server, never read from the browser.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qs, urlencode
+
+from sqlalchemy import Connection, func, select
+
+from services.models import GENDERS, CustomerSummary, Transaction
+from services.rules import AGE_BRACKET_LABELS
+
+S = CustomerSummary.__table__.c
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    countries: tuple[str, ...] = ()
+    genders: tuple[str, ...] = ()
+    age_brackets: tuple[str, ...] = ()
+    segment_id: int | None = None
+    scope: tuple[str, ...] | None = field(default=None, compare=True)  # countries the user may see
+
+    def with_scope(self, scope: tuple[str, ...] | None) -> "Filters":
+        return replace(self, scope=scope)
+
+    def to_query(self) -> dict[str, str]:
+        """The URL query form (without the scope, which never travels to the browser)."""
+        query = {
+            "from": self.start.isoformat() if self.start else "",
+            "to": self.end.isoformat() if self.end else "",
+            "country": ",".join(self.countries),
+            "gender": ",".join(self.genders),
+            "age": ",".join(self.age_brackets),
+            "segment": str(self.segment_id) if self.segment_id else "",
+        }
+        return {key: value for key, value in query.items() if value}
+
+    def to_search(self) -> str:
+        query = urlencode(self.to_query())
+        return f"?{query}" if query else ""
+
+    def cache_key(self) -> str:
+        scope = ",".join(self.scope) if self.scope is not None else "*"
+        return f"{urlencode(self.to_query())}|scope={scope}"
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    countries: tuple[str, ...]
+    first_date: dt.date | None
+    last_date: dt.date | None
+    genders: tuple[str, ...] = GENDERS
+    age_brackets: tuple[str, ...] = AGE_BRACKET_LABELS
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _choices(values, allowed) -> tuple[str, ...]:
+    """Valid choices only, in the order of `allowed`, without duplicates."""
+    chosen = {value for value in values or () if isinstance(value, str)}
+    return tuple(option for option in allowed if option in chosen)
+
+
+def parse_filters(start: str | None, end: str | None, countries, genders, age_brackets,
+                  options: FilterOptions, segment_id=None) -> Filters:
+    """Filters from untrusted browser values; invalid entries are dropped, dates ordered."""
+    start_date, end_date = _date(start), _date(end)
+    if start_date and end_date and start_date > end_date:
+        start_date, end_date = end_date, start_date
+    segment = int(segment_id) if str(segment_id or "").isdigit() else None
+    return Filters(start_date, end_date, _choices(countries, options.countries),
+                   _choices(genders, options.genders), _choices(age_brackets, options.age_brackets),
+                   segment)
+
+
+def parse_search(search: str | None, options: FilterOptions) -> Filters:
+    """Filters from a URL query string such as `?from=2021-01-01&country=Australia`."""
+    query = parse_qs((search or "").lstrip("?"))
+
+    def first(key: str) -> str | None:
+        return query.get(key, [None])[0]
+
+    def listed(key: str) -> list[str]:
+        return [part for value in query.get(key, []) for part in value.split(",") if part]
+
+    return parse_filters(first("from"), first("to"), listed("country"), listed("gender"),
+                         listed("age"), options, first("segment"))
+
+
+def filter_options(connection: Connection, scope: tuple[str, ...] | None) -> FilterOptions:
+    """Countries the user may see and the date range of the data."""
+    countries = select(S.country).where(S.country.is_not(None)).distinct().order_by(S.country)
+    if scope is not None:
+        countries = countries.where(S.country.in_(scope))
+    first, last = connection.execute(
+        select(func.min(Transaction.ordered_at), func.max(Transaction.ordered_at))
+    ).one()
+    return FilterOptions(tuple(connection.scalars(countries)), _as_date(first), _as_date(last))
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else _date(str(value))
