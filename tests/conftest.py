@@ -88,8 +88,8 @@ def make_app(database_url: str, instance_dir, **settings):
     from dashapp import create_app
     from dashapp.settings import Settings
 
-    return create_app(Settings(database_url=database_url, app_env="test", secret_key="test-secret",
-                               instance_dir=instance_dir, redis_url=None, **settings))
+    values = {"app_env": "test", "secret_key": "test-secret", "redis_url": None, **settings}
+    return create_app(Settings(database_url=database_url, instance_dir=instance_dir, **values))
 
 
 @pytest.fixture(scope="session")
@@ -137,8 +137,22 @@ class AuthActions:
         return self.client.post("/login", data={"username": username, "password": password,
                                                 "next": next_url, "csrf_token": self.csrf_token()})
 
+    def layout_csrf_token(self) -> str:
+        """The token the shell's logout form carries."""
+        def walk(node):
+            if isinstance(node, dict):
+                props = node.get("props", {})
+                if props.get("name") == "csrf_token":
+                    return props["value"]
+                return next((t for t in map(walk, node.values()) if t), None)
+            if isinstance(node, list):
+                return next((t for t in map(walk, node) if t), None)
+            return None
+
+        return walk(self.client.get("/_dash-layout").get_json())
+
     def logout(self):
-        return self.client.post("/logout", data={"csrf_token": self.csrf_token()})
+        return self.client.post("/logout", data={"csrf_token": self.layout_csrf_token()})
 
 
 @pytest.fixture
