@@ -14,7 +14,8 @@ def template(theme: str) -> go.layout.Template:
     base = pio.templates[_BASE.get(theme, _BASE["light"])]
     result = go.layout.Template(base)
     result.layout.colorway = COLORWAY
-    result.layout.font = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
+    result.layout.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+    result.layout.font.size = 13
     result.layout.paper_bgcolor = "rgba(0,0,0,0)"
     result.layout.plot_bgcolor = "rgba(0,0,0,0)"
     result.layout.margin = {"l": 48, "r": 16, "t": 48, "b": 40}
