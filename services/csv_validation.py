@@ -76,7 +76,7 @@ class ValidatedChunk:
 def validate_chunk(spec: KindSpec, mapping: ColumnMapping, chunk: pd.DataFrame, max_errors: int,
                    ) -> ValidatedChunk:
     """Parse and check every mapped column; return the clean rows and up to max_errors errors."""
-    raw = {field: chunk[position].str.strip() for field, position in mapping.positions.items()}
+    raw = {field: _stripped(chunk[position]) for field, position in mapping.positions.items()}
     blank = np.logical_and.reduce([(values == "").to_numpy() for values in raw.values()])
     parsed: dict[str, pd.Series] = {}
     found: list[tuple[int, int, RowError]] = []
@@ -99,6 +99,11 @@ def validate_chunk(spec: KindSpec, mapping: ColumnMapping, chunk: pd.DataFrame, 
     frame = pd.DataFrame(parsed, index=chunk.index)[~(bad | blank)]
     return ValidatedChunk(frame=frame, errors=[error for _, _, error in found[:max_errors]],
                           rows=int((~blank).sum()))
+
+
+def _stripped(cells: pd.Series) -> pd.Series:
+    """Cells without surrounding white space, as Python strings (faster than `.str.strip()`)."""
+    return pd.Series([cell.strip() for cell in cells.to_numpy(dtype=object)], index=cells.index, dtype=object)
 
 
 def parse_column(column: ColumnSpec, text: pd.Series) -> tuple[pd.Series, list[Check]]:
@@ -175,8 +180,8 @@ def _parse_moment(column: ColumnSpec, text: pd.Series, empty: np.ndarray) -> tup
     invalid = ~empty & moments.isna().to_numpy()
     example = "2024-03-15" if column.type == "date" else "2024-03-15 or 2024-03-15 14:30:00"
     checks: list[Check] = [(invalid, f"Not a valid date (expected a date like {example}).")]
-    with np.errstate(invalid="ignore"):
-        outside = ((moments < pd.Timestamp(EARLIEST_DATE)) | (moments >= pd.Timestamp(LATEST_DATE) + pd.Timedelta(days=1)))
+    after_latest = pd.Timestamp(LATEST_DATE) + pd.Timedelta(days=1)
+    outside = (moments < pd.Timestamp(EARLIEST_DATE)) | (moments >= after_latest)
     checks.append((outside.to_numpy(), f"Date outside {EARLIEST_DATE:%Y} to {LATEST_DATE:%Y}."))
     if column.type == "date":
         moments = moments.dt.normalize()

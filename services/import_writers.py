@@ -6,13 +6,30 @@ stays bounded by the chunk size, not by the size of the tables.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Connection, Date, DateTime, Float, Integer, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.csv_source import RowError
 from services.csv_validation import MAX_VALUE_SHOWN, ColumnMapping
@@ -27,8 +44,9 @@ from services.models import (
     Transaction,
 )
 
-LOOKUP_BATCH = 5000
+LOOKUP_BATCH = 100_000
 UNKNOWN = "Unknown"
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the storage format of SQLAlchemy's SQLite DateTime
 CREATED_CAMPAIGN_KIND = "imported"
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -77,30 +95,64 @@ def _native(values: Iterable[Any]) -> list[Any]:
 
 def fetch(connection: Connection, columns: list[Column], where: Column, values: Iterable[Any],
           extra: Any = None) -> pd.DataFrame:
-    """Rows whose `where` column is in `values`, looked up in batches."""
+    """Rows whose `where` column is in `values`; the values travel as one array parameter."""
     values = _native(values)
-    parts = []
+    rows: list[Any] = []
     for start in range(0, len(values), LOOKUP_BATCH):
-        query = select(*columns).where(where.in_(values[start:start + LOOKUP_BATCH]))
+        query = select(*columns).where(_in_values(connection, where, values[start:start + LOOKUP_BATCH]))
         if extra is not None:
             query = query.where(extra)
-        parts.extend(connection.execute(query).all())
-    return pd.DataFrame(parts, columns=[c.name for c in columns])
+        rows.extend(connection.execute(query).all())
+    data = list(zip(*rows)) or [()] * len(columns)
+    return pd.DataFrame({c.name: pd.Series(list(v), dtype=object) for c, v in zip(columns, data)})
+
+
+def _in_values(connection: Connection, column: Column, values: list[Any]) -> Any:
+    """`column IN values` with a single parameter: an array on PostgreSQL, JSON on SQLite."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam("lookup_values", values, type_=ARRAY(column.type)))
+    if connection.dialect.name == "sqlite":
+        values_json = bindparam("lookup_values", json.dumps(values))
+        members = select(literal_column("value")).select_from(func.json_each(values_json))
+        return column.in_(members)
+    return column.in_(values)
 
 
 def lookup_ids(connection: Connection, key: Column, values: Iterable[Any]) -> pd.Series:
-    """Stored ids by key value (index: key, values: id)."""
-    table = key.table
-    found = fetch(connection, [key, table.c.id], key, values)
-    return pd.Series(found["id"].to_numpy(dtype=np.int64), index=found[key.name].to_numpy(dtype=object))
+    """Stored ids by text key value (index: key, values: id), straight through the driver."""
+    values = _native(values)
+    table, dialect = key.table.name, connection.dialect.name
+    select_ids = f'SELECT "{key.name}", id FROM "{table}" WHERE "{key.name}"'
+    if dialect == "sqlite":
+        sql, wrap = f"{select_ids} IN (SELECT value FROM json_each(?))", json.dumps
+    elif dialect == "postgresql":
+        sql, wrap = f"{select_ids} = ANY(%s)", list
+    else:
+        found = fetch(connection, [key, key.table.c.id], key, values)
+        return pd.Series(found["id"].to_numpy(dtype=np.int64), index=found[key.name].to_numpy(dtype=object))
+    rows: list[tuple[Any, int]] = []
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        for start in range(0, len(values), LOOKUP_BATCH):
+            cursor.execute(sql, (wrap(values[start:start + LOOKUP_BATCH]),))
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    keys = np.array([row[0] for row in rows], dtype=object)
+    return pd.Series(np.array([row[1] for row in rows], dtype=np.int64), index=keys)
 
 
-def _python_values(series: pd.Series, column: Column) -> list[Any]:
+def _python_values(series: pd.Series, column: Column, sqlite: bool = False) -> list[Any]:
+    """Driver-ready values; on SQLite dates are rendered the way SQLAlchemy stores them."""
     missing = series.isna().to_numpy()
     if isinstance(column.type, DateTime):
-        values = np.asarray(pd.to_datetime(series).dt.to_pydatetime(), dtype=object)
+        moments = pd.to_datetime(series)
+        values = (moments.dt.strftime(SQLITE_DATETIME).to_numpy(dtype=object) if sqlite
+                  else np.asarray(moments.dt.to_pydatetime(), dtype=object))
     elif isinstance(column.type, Date):
-        values = np.asarray(pd.to_datetime(series).dt.date, dtype=object)
+        days = pd.to_datetime(series)
+        values = (days.dt.strftime("%Y-%m-%d").to_numpy(dtype=object) if sqlite
+                  else np.asarray(days.dt.date, dtype=object))
     elif isinstance(column.type, Integer):
         values = series.astype("Int64").to_numpy(dtype=object, na_value=None)
     elif isinstance(column.type, Float):
@@ -114,19 +166,23 @@ def _python_values(series: pd.Series, column: Column) -> list[Any]:
 
 
 def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Bulk insert: COPY on PostgreSQL, executemany elsewhere."""
+    """Bulk insert: COPY on PostgreSQL, the driver's executemany on SQLite."""
     if frame.empty:
         return
     columns = list(frame.columns)
-    rows = zip(*(_python_values(frame[name], table.c[name]) for name in columns))
-    if connection.dialect.name == "postgresql":
-        names = ", ".join(f'"{name}"' for name in columns)
+    dialect = connection.dialect.name
+    rows = zip(*(_python_values(frame[name], table.c[name], dialect == "sqlite") for name in columns))
+    names = ", ".join(f'"{name}"' for name in columns)
+    if dialect == "postgresql":
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
-        return
-    connection.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+    elif dialect == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))
+    else:
+        connection.execute(insert(table), [dict(zip(columns, row)) for row in rows])
 
 
 def update_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
@@ -173,8 +229,11 @@ def _stored_matches(connection: Connection, table: Table, frame: pd.DataFrame, k
 
 
 def _split_write(connection: Connection, table: Table, frame: pd.DataFrame, existing: pd.Series,
-                 update_columns: list[str], state: WriteState) -> None:
-    """Insert rows without a stored match; update (or leave as they are) the matched ones."""
+                 update_columns: list[str], state: WriteState, insert_order: list[str] | None = None) -> None:
+    """Insert rows without a stored match; update (or leave as they are) the matched ones.
+
+    New rows are inserted in `insert_order`, which keeps index updates local.
+    """
     matched = existing.notna().to_numpy()
     if matched.any():
         if update_columns:
@@ -183,6 +242,8 @@ def _split_write(connection: Connection, table: Table, frame: pd.DataFrame, exis
         else:
             state.unchanged += int(matched.sum())
     new = frame.loc[~matched]
+    if insert_order:
+        new = new.sort_values(insert_order, kind="stable")
     insert_frame(connection, table, _with_defaults(table, new))
     state.inserted += len(new)
 
@@ -331,7 +392,8 @@ _CUSTOMER_FIELDS = ("name", "gender", "birth_date", "age", "country", "city", "i
 
 def write_customers(connection: Connection, frame: pd.DataFrame, state: WriteState) -> None:
     out = frame.rename(columns={"customer_id": "external_id"})
-    existing = out["external_id"].map(lookup_ids(connection, CUSTOMERS.c.external_id, out["external_id"])).astype("Int64")
+    stored = lookup_ids(connection, CUSTOMERS.c.external_id, out["external_id"])
+    existing = out["external_id"].map(stored).astype("Int64")
     updates = [name for name in _CUSTOMER_FIELDS if name in out.columns]
     before = state.inserted
     _split_write(connection, CUSTOMERS, out, existing, updates, state)
@@ -357,10 +419,11 @@ def write_transactions(connection: Connection, frame: pd.DataFrame, state: Write
     existing = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     if "order_id" in frame.columns:
         out["external_id"] = frame["order_id"]
-        existing = transaction_ids(connection, frame["order_id"])
-        existing = existing.where((existing <= state.max_ids["transactions"]).fillna(False).astype(bool))
+        if state.max_ids["transactions"]:
+            existing = transaction_ids(connection, frame["order_id"])
+            existing = existing.where((existing <= state.max_ids["transactions"]).fillna(False).astype(bool))
     updates = [name for name in out.columns if name != "external_id"]
-    _split_write(connection, TRANSACTIONS, out, existing, updates, state)
+    _split_write(connection, TRANSACTIONS, out, existing, updates, state, ["customer_id", "ordered_at"])
 
 
 def write_coupon_events(connection: Connection, frame: pd.DataFrame, state: WriteState) -> None:
