@@ -59,5 +59,10 @@ def init_app(server: Flask) -> dash.Dash:
     app.index_string = INDEX
     app.layout = serve_layout
     callbacks.register_all(app, RequestContext())
+    # Dash registers its script bundles lazily on the first request; in a threaded worker,
+    # concurrent first requests can see an empty registry and fail (plotly/dash#3971).
+    # Doing the setup here, in every worker before it serves, closes that gap.
+    with server.test_request_context():
+        app._setup_server()
     server.extensions["dash_app"] = app
     return app
