@@ -5,6 +5,7 @@ import sys
 import time
 
 import click
+from werkzeug.serving import run_simple
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
@@ -147,7 +148,7 @@ def quickstart_command(ctx: click.Context, customers: int, host: str, port: int)
     click.secho(f"\nCustomerScope is running: open http://{host}:{port}/ and sign in as "
                 f"{_settings().admin_username!r} (password printed above on first run, or from ADMIN_PASSWORD).\n",
                 fg="green", bold=True)
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def init_app(app: Flask) -> None:

@@ -1,9 +1,9 @@
 """The migrations build exactly the schema the models describe, on every backend."""
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from services.db import make_engine
 from services.models import Base
 
 
@@ -18,9 +18,7 @@ def test_every_model_table_exists(engine):
     assert set(Base.metadata.tables) <= tables
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas")
-    with engine.connect() as connection:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
+    with make_engine(sqlite_url).connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
