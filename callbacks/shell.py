@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, ctx, no_update
 
 from layouts import filter_bar as fb
 from layouts import shell
@@ -57,14 +57,16 @@ def register(app, context) -> None:
         trigger = ctx.triggered_id
         if trigger in (None, shell.URL):
             filters, tab = parse_search(search, options), tab_from_search(search)
-            controls = _control_values(filters) + (tab,)
+        elif trigger == fb.RESET:
+            filters = Filters()
         else:
-            filters = Filters() if trigger == fb.RESET else parse_filters(start, end, countries, genders, ages, options)
-            tab = tab if tab in shell.TAB_KEYS else shell.DEFAULT_TAB
-            controls = _control_values(filters) + (tab,) if trigger == fb.RESET else (no_update,) * 6
+            filters = parse_filters(start, end, countries, genders, ages, options)
+        tab = tab if tab in shell.TAB_KEYS else shell.DEFAULT_TAB
+        pushes_controls = trigger in (None, shell.URL, fb.RESET)
+        controls = (*_control_values(filters), tab) if pushes_controls else (no_update,) * 6
         new_search = search_for(filters, tab)
-        return (*controls, filters.to_query(), new_search if new_search != (search or "") else no_update)
-
+        # The store holds the canonical query string; tab callbacks re-parse it on the server.
+        return (*controls, filters.to_search(), new_search if new_search != (search or "") else no_update)
 
 def _control_values(filters: Filters) -> tuple:
     return (

@@ -7,6 +7,7 @@ import time
 import click
 from werkzeug.serving import run_simple
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from dashapp.database import get_engine
@@ -52,6 +53,7 @@ def _refresh_and_report() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema, then create the first admin if there is no user."""
     upgrade_schema(_settings().database_url)
@@ -63,10 +65,12 @@ def init_db_command() -> None:
 @click.option("--customers", default=20_000, show_default=True, type=click.IntRange(1, 5_000_000))
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(1_000, 1_000_000))
+@with_appcontext
 def demo_data_command(customers: int, seed: int, batch_size: int) -> None:
     """Generate realistic demo data into an empty database and refresh the derived data."""
     from services.demo_data import DemoConfig, generate_demo_data
 
+    upgrade_schema(_settings().database_url)
     started = time.perf_counter()
     try:
         generate_demo_data(get_engine(), DemoConfig(customers=customers, seed=seed, batch_size=batch_size),
@@ -80,6 +84,7 @@ def demo_data_command(customers: int, seed: int, batch_size: int) -> None:
 @click.command("import-csv")
 @click.argument("kind")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
 def import_csv_command(kind: str, file: str) -> None:
     """Import a CSV file of KIND (customers, transactions, coupon_events, campaign_assignments, survey_responses)."""
     from services.importer import import_csv
@@ -98,6 +103,7 @@ def import_csv_command(kind: str, file: str) -> None:
 
 
 @click.command("refresh")
+@with_appcontext
 def refresh_command() -> None:
     """Rebuild the derived data (customer summary) and bump the data version."""
     _refresh_and_report()
@@ -108,6 +114,7 @@ def refresh_command() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.option("--country", "countries", multiple=True, help="Limit the user to these countries (repeatable).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@with_appcontext
 def create_user_command(username: str, role: str, countries: tuple[str, ...], password_stdin: bool) -> None:
     """Create a user; the password is prompted for (or read from stdin)."""
     password = _read_password(password_stdin)
@@ -122,6 +129,7 @@ def create_user_command(username: str, role: str, countries: tuple[str, ...], pa
 @click.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@with_appcontext
 def set_password_command(username: str, password_stdin: bool) -> None:
     """Set a user's password and end their existing sessions."""
     password = _read_password(password_stdin)
@@ -138,6 +146,7 @@ def set_password_command(username: str, password_stdin: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.pass_context
+@with_appcontext
 def quickstart_command(ctx: click.Context, customers: int, host: str, port: int) -> None:
     """Create the database, load demo data on first run, and serve the app."""
     ctx.invoke(init_db_command)

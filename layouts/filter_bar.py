@@ -35,7 +35,7 @@ def filter_bar(options: FilterOptions, scope: tuple[str, ...] | None) -> html.Di
                 start_date_placeholder_text="From", end_date_placeholder_text="To",
             ), {"xs": 12, "lg": 3}),
             _labelled("Countries", dcc.Dropdown(
-                id=COUNTRIES, options=list(options.countries), multi=True, placeholder="All countries",
+                id=COUNTRIES, options=list(options.countries), multi=True, placeholder="All countries", maxHeight=320,
             ), {"xs": 12, "md": 4, "lg": 3}),
             _labelled("Genders", dcc.Dropdown(
                 id=GENDERS, options=list(options.genders), multi=True, placeholder="All genders",

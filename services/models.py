@@ -20,7 +20,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
