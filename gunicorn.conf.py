@@ -9,7 +9,7 @@ timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
-errorlog = "-"
+errorlog = "/dev/stdout"  # everything on stdout ("-" would mean stderr here)
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # No preload: each worker builds its own app and database engine after the fork.
 preload_app = False

@@ -41,7 +41,7 @@ def gunicorn_server(database_url: str, instance_dir: Path, workers: int = 1, **e
         **env,
     }
     environment.pop("REDIS_URL", None)
-    log = open(instance_dir / "gunicorn.log", "w")
+    log = open(instance_dir / "gunicorn.log", "a")  # append: gunicorn reopens stdout for its error log
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:server"], cwd=PROJECT_ROOT,
                                env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
