@@ -68,7 +68,7 @@ def init_db_command() -> None:
 @with_appcontext
 def demo_data_command(customers: int, seed: int, batch_size: int) -> None:
     """Generate realistic demo data into an empty database and refresh the derived data."""
-    from services.demo_data import DemoConfig, generate_demo_data
+    from services.demo import DemoConfig, generate_demo_data
 
     upgrade_schema(_settings().database_url)
     started = time.perf_counter()

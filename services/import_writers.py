@@ -16,21 +16,19 @@ import pandas as pd
 from sqlalchemy import (
     Column,
     Connection,
-    Date,
     DateTime,
-    Float,
     Integer,
     Table,
     any_,
     bindparam,
     func,
-    insert,
     literal_column,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from services.bulk_load import column_values, insert_rows
 from services.csv_source import RowError
 from services.csv_validation import MAX_VALUE_SHOWN, ColumnMapping
 from services.models import (
@@ -46,7 +44,6 @@ from services.models import (
 
 LOOKUP_BATCH = 100_000
 UNKNOWN = "Unknown"
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the storage format of SQLAlchemy's SQLite DateTime
 CREATED_CAMPAIGN_KIND = "imported"
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -142,49 +139,6 @@ def lookup_ids(connection: Connection, key: Column, values: Iterable[Any]) -> pd
     return pd.Series(np.array([row[1] for row in rows], dtype=np.int64), index=keys)
 
 
-def _python_values(series: pd.Series, column: Column, sqlite: bool = False) -> list[Any]:
-    """Driver-ready values; on SQLite dates are rendered the way SQLAlchemy stores them."""
-    missing = series.isna().to_numpy()
-    if isinstance(column.type, DateTime):
-        moments = pd.to_datetime(series)
-        values = (moments.dt.strftime(SQLITE_DATETIME).to_numpy(dtype=object) if sqlite
-                  else np.asarray(moments.dt.to_pydatetime(), dtype=object))
-    elif isinstance(column.type, Date):
-        days = pd.to_datetime(series)
-        values = (days.dt.strftime("%Y-%m-%d").to_numpy(dtype=object) if sqlite
-                  else np.asarray(days.dt.date, dtype=object))
-    elif isinstance(column.type, Integer):
-        values = series.astype("Int64").to_numpy(dtype=object, na_value=None)
-    elif isinstance(column.type, Float):
-        values = series.astype("float64").to_numpy(dtype=object)
-    else:
-        values = series.to_numpy(dtype=object)
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    return values.tolist()
-
-
-def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Bulk insert: COPY on PostgreSQL, the driver's executemany on SQLite."""
-    if frame.empty:
-        return
-    columns = list(frame.columns)
-    dialect = connection.dialect.name
-    rows = zip(*(_python_values(frame[name], table.c[name], dialect == "sqlite") for name in columns))
-    names = ", ".join(f'"{name}"' for name in columns)
-    if dialect == "postgresql":
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-    elif dialect == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(rows))
-    else:
-        connection.execute(insert(table), [dict(zip(columns, row)) for row in rows])
-
-
 def update_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Update rows by their `id` column with the frame's other columns."""
     columns = [name for name in frame.columns if name != "id"]
@@ -193,7 +147,7 @@ def update_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> N
     statement = (update(table).where(table.c.id == bindparam("_id"))
                  .values({name: bindparam(f"_v_{name}") for name in columns}))
     keys = ["_id", *(f"_v_{name}" for name in columns)]
-    values = [_python_values(frame["id"], table.c.id)] + [_python_values(frame[n], table.c[n]) for n in columns]
+    values = [column_values(frame["id"], table.c.id)] + [column_values(frame[n], table.c[n]) for n in columns]
     connection.execute(statement, [dict(zip(keys, row)) for row in zip(*values)])
 
 
@@ -244,7 +198,7 @@ def _split_write(connection: Connection, table: Table, frame: pd.DataFrame, exis
     new = frame.loc[~matched]
     if insert_order:
         new = new.sort_values(insert_order, kind="stable")
-    insert_frame(connection, table, _with_defaults(table, new))
+    insert_rows(connection, table, _with_defaults(table, new))
     state.inserted += len(new)
 
 
@@ -255,7 +209,7 @@ def ensure_customers(connection: Connection, external_ids: pd.Series, state: Wri
     known = lookup_ids(connection, CUSTOMERS.c.external_id, unique)
     missing = unique[~pd.Index(unique).isin(known.index)]
     if len(missing):
-        insert_frame(connection, CUSTOMERS, pd.DataFrame({"external_id": missing, "gender": UNKNOWN}))
+        insert_rows(connection, CUSTOMERS, pd.DataFrame({"external_id": missing, "gender": UNKNOWN}))
         state.created_customers += len(missing)
         known = pd.concat([known, lookup_ids(connection, CUSTOMERS.c.external_id, missing)])
     return external_ids.map(known).astype("int64")
@@ -274,7 +228,7 @@ def ensure_branches(connection: Connection, frame: pd.DataFrame) -> pd.Series:
     known = lookup_ids(connection, BRANCHES.c.name, firsts.index)
     missing = firsts.loc[~firsts.index.isin(known.index)]
     if len(missing):
-        insert_frame(connection, BRANCHES, pd.DataFrame({
+        insert_rows(connection, BRANCHES, pd.DataFrame({
             "name": missing.index,
             "city": missing["branch_city"].fillna(UNKNOWN).to_numpy(dtype=object),
             "country": missing["branch_country"].fillna(UNKNOWN).to_numpy(dtype=object),
@@ -324,7 +278,7 @@ def _ensure_windowed(connection: Connection, ref: _Windowed, names: pd.Series, m
             new[column] = value
         if first_values is not None:
             new = new.join(first_values, on=ref.name)
-        insert_frame(connection, table, new)
+        insert_rows(connection, table, new)
         fresh = lookup_ids(connection, table.c[ref.name], missing.index)
         created.update(int(i) for i in fresh)
         stored = pd.concat([stored, pd.DataFrame({"id": fresh.to_numpy(), ref.name: fresh.index})])

@@ -65,6 +65,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, update
 
+from services.bulk_load import sqlite_bulk_cache
 from services.csv_schema import KindSpec, describe_kinds, kind_spec
 from services.csv_source import CsvFileError, RowError, check_encoding, iter_chunks, open_source, read_layout
 from services.csv_validation import ColumnMapping, KeyIndex, key_duplicates, map_header, validate_chunk
@@ -76,7 +77,6 @@ __all__ = ["ImportResult", "RowError", "describe_kinds", "import_csv", "KINDS"]
 DEFAULT_CHUNK_SIZE = 50_000
 MAX_ERRORS = 1000
 JOB_ERRORS_KEPT = 100
-SQLITE_IMPORT_CACHE_KIB = 65_536  # page cache while importing: index updates stay in memory
 KINDS = tuple(describe_kinds())
 
 Progress = Callable[[int, int | None], object]
@@ -118,6 +118,7 @@ class _Outcome:
     ignored: tuple[str, ...] = ()
     state: WriteState | None = None
     rows: int = 0
+    rows_read: int = 0  # data rows of the file read so far, blank ones included
     truncated: bool = False
 
 
@@ -191,53 +192,56 @@ def _import(engine: Engine, spec: KindSpec, source: str | Path | bytes | BinaryI
 def _load(connection: Connection, spec: KindSpec, mapping: ColumnMapping, chunks: Iterator[pd.DataFrame],
           filename: str, total: int | None, progress: Progress | None, max_errors: int) -> _Outcome:
     """Validate and write every chunk in one transaction; roll it back on any error."""
-    outcome = _Outcome(errors=[], ignored=mapping.ignored)
     transaction = connection.begin()
-    cache_size = None
     try:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock now, not halfway
-            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
-        state = start_state(connection, filename)
-        seen = KeyIndex()
-        writer = WRITERS[spec.name]
-        rows_done = 0
-        if progress:
-            progress(0, total)
-        try:
-            for chunk in chunks:
-                room = max_errors - len(outcome.errors)
-                validated = validate_chunk(spec, mapping, chunk, room)
-                errors = validated.errors + key_duplicates(spec, mapping, validated, seen, room)
-                errors += check_references(connection, spec.name, validated.frame, mapping, room)
-                outcome.errors.extend(sorted(errors, key=lambda e: e.row or 0)[:room])
-                outcome.rows += validated.rows
-                if not outcome.errors:
-                    writer(connection, validated.frame, state)
-                rows_done += len(chunk)
+        with sqlite_bulk_cache(connection):
+            outcome = _write_chunks(connection, spec, mapping, chunks, filename, total, progress, max_errors)
+            if outcome.errors:
+                transaction.rollback()
+            else:
+                transaction.commit()
                 if progress:
-                    progress(rows_done, total)
-                if len(outcome.errors) >= max_errors:
-                    outcome.truncated = True
-                    break
-        except CsvFileError as exc:
-            outcome.errors.append(exc.error)
-        if not outcome.errors and outcome.rows == 0:
-            outcome.errors.append(RowError(None, None, None, "The file has a header but no data rows."))
-        if outcome.errors:
-            transaction.rollback()
+                    progress(outcome.rows_read, outcome.rows_read)
             return outcome
-        transaction.commit()
-        if progress:
-            progress(rows_done, rows_done)
-        outcome.state = state
-        return outcome
     finally:
         if transaction.is_active:
             transaction.rollback()
-        if cache_size is not None:
-            connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
+
+
+def _write_chunks(connection: Connection, spec: KindSpec, mapping: ColumnMapping, chunks: Iterator[pd.DataFrame],
+                  filename: str, total: int | None, progress: Progress | None, max_errors: int) -> _Outcome:
+    """Validate every chunk and write it while no error has been seen; the caller commits or rolls back."""
+    outcome = _Outcome(errors=[], ignored=mapping.ignored)
+    state = start_state(connection, filename)
+    seen = KeyIndex()
+    writer = WRITERS[spec.name]
+    if progress:
+        progress(0, total)
+    try:
+        for chunk in chunks:
+            room = max_errors - len(outcome.errors)
+            validated = validate_chunk(spec, mapping, chunk, room)
+            errors = validated.errors + key_duplicates(spec, mapping, validated, seen, room)
+            errors += check_references(connection, spec.name, validated.frame, mapping, room)
+            outcome.errors.extend(sorted(errors, key=lambda e: e.row or 0)[:room])
+            outcome.rows += validated.rows
+            if not outcome.errors:
+                writer(connection, validated.frame, state)
+            outcome.rows_read += len(chunk)
+            if progress:
+                progress(outcome.rows_read, total)
+            if len(outcome.errors) >= max_errors:
+                outcome.truncated = True
+                break
+    except CsvFileError as exc:
+        outcome.errors.append(exc.error)
+    if not outcome.errors and outcome.rows == 0:
+        outcome.errors.append(RowError(None, None, None, "The file has a header but no data rows."))
+    if not outcome.errors:
+        outcome.state = state
+    return outcome
 
 
 # ------------------------------------------------------------------ the job record

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from services.db import make_engine, upgrade_schema
-from services.demo_data import DemoConfig, PlantedTruths, generate_demo_data, planted_groups
+from services.demo import DemoConfig, PlantedTruths, generate_demo_data, planted_groups
 from services.models import Customer, Transaction
 from services.rules import THRESHOLDS, age_bracket
 from tests.conftest import _postgres_database, clear_tables
@@ -245,7 +245,8 @@ def test_profiles_by_the_rules(demo):
 
 
 def test_profiles_after_refresh(demo):
-    refresh = pytest.importorskip("services.refresh").refresh
+    from services.refresh import refresh
+
     refresh(demo.engine)
     summary = pd.read_sql(
         "SELECT profile, COUNT(*) AS customers, SUM(revenue) AS revenue FROM customer_summary GROUP BY profile",
