@@ -104,9 +104,9 @@ def filter_options(connection: Connection, scope: tuple[str, ...] | None) -> Fil
     countries = select(S.country).where(S.country.is_not(None)).distinct().order_by(S.country)
     if scope is not None:
         countries = countries.where(S.country.in_(scope))
-    first, last = connection.execute(
-        select(func.min(Transaction.ordered_at), func.max(Transaction.ordered_at))
-    ).one()
+    # Two queries, not one: SQLite answers a lone MIN or MAX from the index in O(log n).
+    first = connection.scalar(select(func.min(Transaction.ordered_at)))
+    last = connection.scalar(select(func.max(Transaction.ordered_at)))
     return FilterOptions(tuple(connection.scalars(countries)), _as_date(first), _as_date(last))
 
 
