@@ -96,8 +96,9 @@ def login():
 def logout():
     form = FlaskForm()  # CSRF check only
     if form.validate_on_submit():
-        audit.record(get_session(), "logout", current_user.username, ip=request.remote_addr)
-        get_session().commit()
+        session = get_session()
+        audit.record(session, "logout", current_user.username, ip=request.remote_addr)
+        session.commit()
         logout_user()
         return redirect(url_for("login"))
     return jsonify(error="invalid logout request"), 400

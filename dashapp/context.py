@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from dashapp.cache import get_cache
 from dashapp.database import get_engine
 from layouts.shell import ShellUser
-from services.filters import FilterOptions, filter_options
+from services.filters import FilterOptions, filter_options, scope_key
 from services.refresh import current_version
 
 
@@ -38,7 +38,7 @@ class RequestContext:
 
     def filter_options(self) -> FilterOptions:
         scope = self.scope()
-        key = f"filter-options|v{self.data_version()}|{','.join(scope) if scope is not None else '*'}"
+        key = f"filter-options|v{self.data_version()}|{scope_key(scope)}"
         options = self.cache().get(key)
         if options is None:
             with self.engine().connect() as connection:

@@ -13,8 +13,14 @@ from sqlalchemy import Connection, func, select
 
 from services.models import GENDERS, CustomerSummary, Transaction
 from services.rules import AGE_BRACKET_LABELS
+from services.sql_functions import as_date
 
 S = CustomerSummary.__table__.c
+
+
+def scope_key(scope: tuple[str, ...] | None) -> str:
+    """The data scope as part of a cache key: "*" for all countries."""
+    return ",".join(scope) if scope is not None else "*"
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,7 @@ class Filters:
         return f"?{query}" if query else ""
 
     def cache_key(self) -> str:
-        scope = ",".join(self.scope) if self.scope is not None else "*"
-        return f"{urlencode(self.to_query())}|scope={scope}"
+        return f"{urlencode(self.to_query())}|scope={scope_key(self.scope)}"
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,5 @@ def filter_options(connection: Connection, scope: tuple[str, ...] | None) -> Fil
     # Two queries, not one: SQLite answers a lone MIN or MAX from the index in O(log n).
     first = connection.scalar(select(func.min(Transaction.ordered_at)))
     last = connection.scalar(select(func.max(Transaction.ordered_at)))
-    return FilterOptions(tuple(connection.scalars(countries)), _as_date(first), _as_date(last))
+    return FilterOptions(tuple(connection.scalars(countries)), as_date(first), as_date(last))
 
-
-def _as_date(value) -> dt.date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, dt.datetime) else _date(str(value))

@@ -33,7 +33,7 @@ from services.rules import (
     THRESHOLDS,
     UNKNOWN,
 )
-from services.sql_functions import days_between, years_between
+from services.sql_functions import as_date, days_between, years_between
 
 S = CustomerSummary.__table__.c
 
@@ -51,10 +51,7 @@ def refresh(engine: Engine) -> int:
 
 
 def reference_date(connection: Connection) -> dt.date | None:
-    latest = connection.scalar(select(func.max(Transaction.ordered_at)))
-    if latest is None:
-        return None
-    return latest.date() if isinstance(latest, dt.datetime) else dt.date.fromisoformat(str(latest)[:10])
+    return as_date(connection.scalar(select(func.max(Transaction.ordered_at))))
 
 
 def current_version(connection: Connection) -> int:

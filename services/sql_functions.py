@@ -1,6 +1,8 @@
 """Portable date arithmetic: one SQL function name, compiled per dialect."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -51,3 +53,10 @@ def _years_sqlite(element, compiler, **kw):
 def _years_postgresql(element, compiler, **kw):
     later, earlier = _args(element, compiler, **kw)
     return f"CAST(EXTRACT(YEAR FROM AGE(CAST({later} AS DATE), CAST({earlier} AS DATE))) AS INTEGER)"
+
+
+def as_date(value) -> dt.date | None:
+    """A DateTime column's value as a date (SQLite may hand back text for aggregates)."""
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
