@@ -1,19 +1,26 @@
 """What callbacks need from the web layer, handed to them as one plain object.
 
 Callbacks stay free of Flask: they ask this object for the engine, the user's scope,
-the cache and the filter options, and pass those to services.
+the filters, and for cached service results, and pass those to services.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import g, request
 from flask_caching import Cache
 from flask_login import current_user
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dashapp.cache import get_cache
-from dashapp.database import get_engine
+from dashapp.database import get_engine, get_session
 from layouts.shell import ShellUser
-from services.filters import FilterOptions, filter_options, scope_key
+from services import audit
+from services.filters import FilterOptions, Filters, filter_options, parse_search, scope_key
 from services.refresh import current_version
+
+Result = TypeVar("Result")
 
 
 class RequestContext:
@@ -32,16 +39,37 @@ class RequestContext:
         """The countries this user may see (None: all), from the server-side user record."""
         return current_user.country_scope
 
+    def audit(self, action: str, **detail) -> None:
+        """Record what the current user did (exports, saves) in the audit log."""
+        session = get_session()
+        audit.record(session, action, current_user.username, ip=request.remote_addr, **detail)
+        session.commit()
+
     def data_version(self) -> int:
-        with self.engine().connect() as connection:
-            return current_version(connection)
+        """The current data version, read once per request."""
+        if "data_version" not in g:
+            with self.engine().connect() as connection:
+                g.data_version = current_version(connection)
+        return g.data_version
 
     def filter_options(self) -> FilterOptions:
         scope = self.scope()
-        key = f"filter-options|v{self.data_version()}|{scope_key(scope)}"
-        options = self.cache().get(key)
-        if options is None:
+        return self.cached(f"filter-options|{scope_key(scope)}", lambda connection: filter_options(connection, scope))
+
+    def filters(self, search: str | None) -> Filters:
+        """The filters of a query string, checked against the options, with the user's scope applied."""
+        return parse_search(search, self.filter_options()).with_scope(self.scope())
+
+    def cached(self, key: str, compute: Callable[[Connection], Result]) -> Result:
+        """`compute(connection)` through the shared cache; the key gains the data version.
+
+        The caller's key must name everything the result depends on, the scope included
+        (`Filters.cache_key()` carries it).
+        """
+        full_key = f"{key}|v{self.data_version()}"
+        value = self.cache().get(full_key)
+        if value is None:
             with self.engine().connect() as connection:
-                options = filter_options(connection, scope)
-            self.cache().set(key, options)
-        return options
+                value = compute(connection)
+            self.cache().set(full_key, value)
+        return value

@@ -18,11 +18,23 @@ def template(theme: str) -> go.layout.Template:
     result.layout.font.size = 13
     result.layout.paper_bgcolor = "rgba(0,0,0,0)"
     result.layout.plot_bgcolor = "rgba(0,0,0,0)"
-    result.layout.margin = {"l": 48, "r": 16, "t": 48, "b": 40}
+    result.layout.margin = {"l": 48, "r": 16, "t": 16, "b": 40}
     return result
 
 
 def themed(figure: go.Figure, theme: str | None) -> go.Figure:
     """Apply the theme; callbacks call this instead of styling figures by hand."""
     figure.update_layout(template=template(theme or "light"))
+    return figure
+
+
+NO_DATA = "No data for these filters"
+
+
+def empty_figure(message: str = NO_DATA) -> go.Figure:
+    """A friendly empty state in place of a chart: no axes, one centred message."""
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"size": 15}, xref="paper", yref="paper", x=0.5, y=0.5)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
     return figure

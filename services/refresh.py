@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 
@@ -47,6 +48,8 @@ def refresh(engine: Engine) -> int:
             _insert_summary(connection, reference)
             _mark_vips(connection)
             _score_rfm(connection)
+        # Fresh planner statistics: without them SQLite walks the wrong index on big joins.
+        connection.execute(text("ANALYZE"))
         return _bump_version(connection, reference)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer
+import pandas as pd
+from sqlalchemy import Integer, extract
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -60,3 +61,19 @@ def as_date(value) -> dt.date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
+
+
+def month_parts(column) -> tuple:
+    """The calendar year and month of a date column, portable across dialects."""
+    return extract("year", column), extract("month", column)
+
+
+def month_number(column):
+    """Months since year 0 (year * 12 + month - 1): month differences by subtraction."""
+    year, month = month_parts(column)
+    return year * 12 + month - 1
+
+
+def month_starts(years, months) -> pd.Series:
+    """The first day of each (year, month) pair, as timestamps."""
+    return pd.to_datetime({"year": pd.Series(years).astype(int), "month": pd.Series(months).astype(int), "day": 1})

@@ -1,0 +1,47 @@
+"""Small building blocks shared by the tabs: section cards, graphs with loading states, info tips."""
+from __future__ import annotations
+
+import re
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+    "topojsonURL": "/static/vendor/topojson/",  # served locally: no CDN needed for maps
+}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def info_icon(target: str, text) -> html.Span:
+    """An (i) icon whose tooltip explains the rule behind a figure."""
+    return html.Span([
+        html.I(className="bi bi-info-circle text-body-secondary", id=target, tabIndex=0,
+               **{"aria-label": "About this figure"}),
+        dbc.Tooltip(text, target=target, placement="bottom", className="section-info"),
+    ], className="ms-2")
+
+
+def section(title: str, body, icon: str | None = None, info=None, actions=None) -> dbc.Card:
+    """A titled card; `info` becomes a tooltip on an icon, `actions` sit on the right of the header."""
+    heading = html.Div(
+        [html.I(className=f"bi {icon} me-2 text-primary") if icon else None, html.Span(title),
+         info_icon(f"info-{_slug(title)}", info) if info else None],
+        className="d-flex align-items-center fw-semibold",
+    )
+    header = html.Div([heading, actions], className="d-flex justify-content-between align-items-center gap-2 mb-2")
+    body = body if isinstance(body, list) else [body]
+    return dbc.Card(dbc.CardBody([header, *body]), className="section shadow-sm mb-3")
+
+
+def graph(graph_id: str, height: int = 320) -> dcc.Loading:
+    """A graph that shows a spinner while its data comes."""
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}),
+        delay_show=300, type="circle",
+    )

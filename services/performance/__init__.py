@@ -1,0 +1,1 @@
+"""Customer performance: KPIs, breakdowns, trends, cohorts, top customers and insights, in SQL."""
