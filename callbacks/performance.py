@@ -12,7 +12,7 @@ from layouts.figures import themed
 from layouts.performance_kpis import KPIS, kpi_body
 from services.csv_export import to_csv
 from services.filters import scope_key
-from services.performance import breakdowns, cohorts, customers, insights, kpis, trends
+from services.performance import customers, insights, kpis, tab, trends
 from services.performance.breakdowns import Dimension
 
 FILTERS = Input(fb.STORE, "data")
@@ -42,17 +42,18 @@ def register(app, context) -> None:
             raise PreventUpdate
         return context.filters(search)
 
-    def fetch(name, filters, service, *params):
-        """A service result for these filters through the shared cache."""
-        options = context.filter_options()
+    def fetch(name, filters, *params):
+        """One of the tab's queries for these filters through the shared cache (default settings unless given)."""
+        service, defaults = tab.QUERIES[name]
+        params, options = params or defaults, context.filter_options()
         key = "|".join([f"performance-{name}", filters.cache_key(), *map(str, params)])
         return context.cached(key, lambda connection: service(connection, filters, options, *params))
 
     def report(filters, days):
-        return fetch("kpis", filters, kpis.kpi_report, days)
+        return fetch("kpis", filters, days)
 
     def breakdown(filters, dimension: Dimension):
-        return fetch(dimension.name, filters, breakdowns.breakdown, dimension)
+        return fetch(dimension.name.lower(), filters)
 
     @app.callback(
         *(Output(spec.id, "children") for spec in KPIS),
@@ -72,7 +73,7 @@ def register(app, context) -> None:
         facts = insights.PerformanceFacts(
             report(filters, churn_days(days)), breakdown(filters, Dimension.AGE_BRACKET),
             breakdown(filters, Dimension.PROFILE), breakdown(filters, Dimension.GENDER),
-            breakdown(filters, Dimension.FAMILY_STATUS), fetch("growth", filters, breakdowns.country_growth),
+            breakdown(filters, Dimension.FAMILY_STATUS), fetch("growth", filters),
         )
         sentences = insights.insights(facts)
         return [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")]
@@ -84,7 +85,7 @@ def register(app, context) -> None:
     )
     def update_demographics(search, theme):
         filters = filters_of(search)
-        leading = fetch("leading-countries", filters, breakdowns.leading_countries)
+        leading = fetch("leading-countries", filters)
         return (
             themed(charts.shares(breakdown(filters, Dimension.FAMILY_STATUS), "family_status"), theme),
             _leading_countries(leading),
@@ -97,22 +98,22 @@ def register(app, context) -> None:
     def update_geography(search, theme):
         filters = filters_of(search)
         return (themed(charts.country_map(breakdown(filters, Dimension.COUNTRY)), theme),
-                themed(charts.cities(fetch("cities", filters, breakdowns.top_cities)), theme))
+                themed(charts.cities(fetch("cities", filters)), theme))
 
     @app.callback(Output(ids.MONTHLY_GRAPH, "figure"), Output(ids.SEASONALITY_GRAPH, "figure"),
                   Output(ids.YOY_GRAPH, "figure"), FILTERS, THEME)
     def update_trends(search, theme):
-        months = fetch("monthly", filters_of(search), trends.monthly)
+        months = fetch("monthly", filters_of(search))
         return (themed(charts.monthly(months), theme), themed(charts.seasonality(trends.seasonality(months)), theme),
                 themed(charts.year_over_year(trends.year_over_year(months)), theme))
 
     @app.callback(Output(ids.COHORT_GRAPH, "figure"), FILTERS, THEME)
     def update_cohorts(search, theme):
-        return themed(charts.cohorts(fetch("cohorts", filters_of(search), cohorts.cohort_retention)), theme)
+        return themed(charts.cohorts(fetch("cohorts", filters_of(search))), theme)
 
     @app.callback(Output(ids.TOP_GRID, "rowData"), FILTERS, Input(ids.TOP_SIZE, "value"))
     def update_top_customers(search, size):
-        frame = fetch("top", filters_of(search), customers.top_customers, top_size(size))
+        frame = fetch("top", filters_of(search), top_size(size))
         return frame.assign(last_order=frame["last_order"].dt.strftime("%Y-%m-%d"),
                             revenue=frame["revenue"].round(2)).to_dict("records")
 
@@ -122,7 +123,7 @@ def register(app, context) -> None:
     )
     def export_top_customers(_clicks, search, size):
         filters, limit = filters_of(search), top_size(size)
-        frame = fetch("top", filters, customers.top_customers, limit)
+        frame = fetch("top", filters, limit)
         context.audit("export", what="top customers", rows=len(frame), filters=filters.to_search())
         return {"content": to_csv(frame), "filename": f"top-{limit}-customers.csv", "type": "text/csv"}
 

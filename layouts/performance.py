@@ -122,10 +122,11 @@ def _top_customers() -> html.Div:
         ],
         className="d-flex gap-2",
     )
+    # getRowId is evaluated by dash-ag-grid without JS globals (String(...) gives undefined): concatenate instead.
     grid = dag.AgGrid(
         id=TOP_GRID, columnDefs=columns, rowData=[], columnSize="responsiveSizeToFit",
         defaultColDef={"sortable": True, "resizable": True, "filter": False},
-        getRowId="String(params.data.customer_id)", className="ag-theme-quartz",
+        getRowId="'' + params.data.customer_id", className="ag-theme-quartz",
         dashGridOptions={"domLayout": "autoHeight", "animateRows": False,
                          "localeText": {"noRowsToShow": "No customers match these filters."}},
         style={"width": "100%"},

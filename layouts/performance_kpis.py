@@ -27,11 +27,11 @@ KPIS = (
     KpiSpec("kpi-average-age", "Average age", "bi-person", lambda k: k.average_age, fmt.years, good_when_up=None),
     KpiSpec("kpi-total-revenue", "Revenue", "bi-cash-stack", lambda k: k.revenue, fmt.money),
     KpiSpec("kpi-orders", "Orders", "bi-bag", lambda k: k.orders, fmt.compact),
-    KpiSpec("kpi-average-order-value", "Average order value", "bi-receipt", lambda k: k.average_order_value, fmt.money),
-    KpiSpec("kpi-revenue-per-customer", "Revenue per customer", "bi-person-badge",
+    KpiSpec("kpi-average-order-value", "Avg. order value", "bi-receipt", lambda k: k.average_order_value, fmt.money),
+    KpiSpec("kpi-revenue-per-customer", "Revenue / customer", "bi-person-badge",
             lambda k: k.revenue_per_customer, fmt.money),
-    KpiSpec("kpi-repeat-rate", "Repeat-purchase rate", "bi-arrow-repeat", lambda k: k.repeat_rate, fmt.percent),
-    KpiSpec("kpi-churn-rate", "Churn rate ({churn_days} days)", "bi-person-dash", lambda k: k.churn_rate, fmt.percent,
+    KpiSpec("kpi-repeat-rate", "Repeat rate", "bi-arrow-repeat", lambda k: k.repeat_rate, fmt.percent),
+    KpiSpec("kpi-churn-rate", "Churn rate ({churn_days} d)", "bi-person-dash", lambda k: k.churn_rate, fmt.percent,
             good_when_up=False),
     KpiSpec("kpi-nps", "NPS", "bi-emoji-smile", lambda k: k.nps, fmt.score, change_in_points=True),
 )
@@ -63,6 +63,5 @@ def _change(spec: KpiSpec, current: float | None, previous: float | None, compar
     arrow = "bi-arrow-up-right" if delta > 0 else "bi-arrow-down-right" if delta < 0 else "bi-arrow-right"
     better = None if spec.good_when_up is None or delta == 0 else (delta > 0) == spec.good_when_up
     colour = {True: "text-success", False: "text-danger", None: "text-body-secondary"}[better]
-    return html.Div([html.Span([html.I(className=f"bi {arrow} me-1"), text], className=f"fw-semibold {colour}"),
-                     html.Span(" vs previous period", className="text-body-secondary")],
-                    className="kpi-change small")
+    return html.Div([html.I(className=f"bi {arrow} me-1"), text], title="Against the previous period",
+                    className=f"kpi-change small fw-semibold {colour}")

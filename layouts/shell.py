@@ -103,7 +103,9 @@ def layout(user: ShellUser, csrf_token: str, options: FilterOptions) -> html.Div
             _navbar(user, csrf_token),
             dbc.Container(
                 [filter_bar(options, user.country_scope), tabs,
-                 dcc.Loading(html.Div(id=TAB_CONTENT), type="dot", delay_show=300)],
+                 # Only while a tab renders: the tabs' own callbacks must not blank the whole tab.
+                 dcc.Loading(html.Div(id=TAB_CONTENT), type="dot", delay_show=300,
+                             target_components={TAB_CONTENT: "children"})],
                 fluid=True, className="pb-4",
             ),
         ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, select, true
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select, true
 
 from services.filters import FilterOptions, Filters
 from services.models import CustomerSummary, SavedSegmentMember, Transaction
@@ -41,7 +41,8 @@ class Period:
 
     def covered_by(self, options: FilterOptions) -> bool:
         """Whether the data spans the whole period (so a comparison with it is fair)."""
-        return options.first_date is not None and options.first_date <= self.start
+        return (options.first_date is not None and options.last_date is not None
+                and options.first_date <= self.start and self.end <= options.last_date)
 
     def contains(self, column) -> ColumnElement[bool]:
         """The condition that a timestamp column lies in the period (true for open ends)."""
@@ -60,7 +61,8 @@ def period_of(filters: Filters, options: FilterOptions) -> Period | None:
     """The selected order dates, open ends filled from the data; None when there is no data."""
     if options.first_date is None or options.last_date is None:
         return None
-    start, end = filters.start or options.first_date, filters.end or options.last_date
+    start = filters.start or options.first_date
+    end = max(filters.end or options.last_date, start)  # a start after the data: an empty period, not a reversed one
     return Period(start, end, open_start=start <= options.first_date, open_end=end >= options.last_date)
 
 
@@ -81,10 +83,32 @@ def customer_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def orders_of(filters: Filters, period: Period, *columns) -> Select:
-    """SELECT `columns` FROM the orders of the selected customers in the period."""
-    return (
-        select(*columns)
-        .select_from(Transaction.__table__.join(CustomerSummary.__table__, S.customer_id == T.customer_id))
-        .where(period.contains(T.ordered_at), *customer_conditions(filters))
-    )
+def orders_of(filters: Filters, period: Period, *columns, with_summary: bool = False) -> Select:
+    """SELECT `columns` FROM the orders of the selected customers in the period.
+
+    `customer_summary` is joined when a customer filter needs it or the caller's columns
+    name it (`with_summary`); a join per order row costs more than the rest of the scan.
+    """
+    conditions = customer_conditions(filters)
+    query = select(*columns).where(period.contains(T.ordered_at), *conditions)
+    if conditions or with_summary:
+        query = query.select_from(Transaction.__table__.join(CustomerSummary.__table__, S.customer_id == T.customer_id))
+    return query
+
+
+def customer_totals(filters: Filters, period: Period) -> Subquery:
+    """One row per selected customer with orders in the period: customer_id, orders, revenue, last_order.
+
+    Over the whole data the summary already holds these totals, which saves scanning the orders.
+    """
+    if period.open_start and period.open_end:
+        return (select(S.customer_id, S.orders, S.revenue, S.last_order_at.label("last_order"))
+                .where(S.orders > 0, *customer_conditions(filters)).subquery("totals"))
+    return (orders_of(filters, period, T.customer_id, func.count().label("orders"), func.sum(T.amount).label("revenue"),
+                      func.max(T.ordered_at).label("last_order"))
+            .group_by(T.customer_id).subquery("totals"))
+
+
+def with_totals(totals: Subquery, *columns) -> Select:
+    """SELECT `columns` FROM the customer totals joined with their summary rows."""
+    return select(*columns).join_from(totals, CustomerSummary.__table__, S.customer_id == totals.c.customer_id)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import pandas as pd
 import pytest
@@ -24,11 +24,22 @@ from services.db import make_engine
 from services.demo import DemoConfig, generate_demo_data
 from services.filters import FilterOptions, Filters, filter_options
 from services.models import (
-    Branch, Coupon, CouponEvent, Customer, CustomerSummary, SavedSegment, SavedSegmentMember, SurveyResponse,
+    Branch,
+    Coupon,
+    CouponEvent,
+    Customer,
+    CustomerSummary,
+    SavedSegment,
+    SavedSegmentMember,
+    SurveyResponse,
     Transaction,
 )
 from services.performance.breakdowns import (
-    Dimension, breakdown, country_growth, leading_countries, top_cities,
+    Dimension,
+    breakdown,
+    country_growth,
+    leading_countries,
+    top_cities,
 )
 from services.performance.cohorts import cohort_retention
 from services.performance.customers import customer_detail, top_customers
@@ -44,6 +55,7 @@ DAY = pd.Timedelta(days=1)
 RTOL = 1e-9
 SHARES = ["customer_share", "revenue_share"]
 SEGMENT_SIZE = 8
+NO_DATA = FilterOptions((), None, None)  # what filter_options says about a database without orders
 
 
 # ------------------------------------------------------------------ the data
@@ -58,13 +70,17 @@ class Data:
     segment_id: int
     unknown_id: int  # the customer with every attribute unknown
 
-    @property
+    @cached_property
     def first_day(self) -> pd.Timestamp:
         return self.orders["ordered_at"].min().normalize()
 
-    @property
+    @cached_property
     def last_day(self) -> pd.Timestamp:
         return self.orders["ordered_at"].max().normalize()
+
+    @property
+    def last_year(self) -> int:
+        return self.last_day.year
 
 
 def _read(connection: Connection, query, dates: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -72,18 +88,21 @@ def _read(connection: Connection, query, dates: tuple[str, ...] = ()) -> pd.Data
     return frame.assign(**{column: pd.to_datetime(frame[column]) for column in dates})
 
 
-def _add_unknown_customer(connection: Connection, last: dt.datetime) -> int:
-    """A customer without country, city, age or children, with an uncategorised order."""
+def _add_unknown_customer(connection: Connection, year: int) -> int:
+    """A customer without country, city, age or children; orders and a survey on the half-year edges of `year`."""
     customer_id = connection.execute(insert(Customer).values(
         external_id="UNKNOWN-1", name="Ann Onymous", gender=UNKNOWN, country=None, city=None,
         birth_date=None, age=None, children=None)).inserted_primary_key[0]
+    last_instant = dt.datetime(year, 6, 30, 23, 59, 59, 999999)
     connection.execute(insert(Transaction), [
-        {"customer_id": customer_id, "ordered_at": last - dt.timedelta(days=400), "amount": 80.25, "category": "Home"},
-        {"customer_id": customer_id, "ordered_at": last - dt.timedelta(days=30), "amount": 123.5, "category": None},
-        {"customer_id": customer_id, "ordered_at": last - dt.timedelta(days=29), "amount": 45.75, "category": None},
+        {"customer_id": customer_id, "ordered_at": dt.datetime(year - 1, 11, 15, 12), "amount": 80.25,
+         "category": "Home"},
+        {"customer_id": customer_id, "ordered_at": dt.datetime(year, 1, 1), "amount": 123.5, "category": None},
+        {"customer_id": customer_id, "ordered_at": last_instant, "amount": 45.75, "category": None},
+        {"customer_id": customer_id, "ordered_at": dt.datetime(year, 7, 1), "amount": 60.0, "category": "Toys"},
     ])
-    connection.execute(insert(SurveyResponse).values(
-        customer_id=customer_id, answered_at=last - dt.timedelta(days=20), nps_score=3, comment="meh"))
+    connection.execute(insert(SurveyResponse).values(customer_id=customer_id, answered_at=last_instant,
+                                                     nps_score=3, comment="meh"))
     return customer_id
 
 
@@ -100,7 +119,7 @@ def _load(engine: Engine) -> tuple[int, int]:
     generate_demo_data(engine, DemoConfig(customers=300, seed=11))
     with engine.begin() as connection:
         last = connection.scalar(select(Transaction.ordered_at).order_by(Transaction.ordered_at.desc()).limit(1))
-        unknown_id = _add_unknown_customer(connection, last)
+        unknown_id = _add_unknown_customer(connection, last.year)
     refresh(engine)
     with engine.begin() as connection:
         return _add_segment(connection, unknown_id), unknown_id
@@ -126,38 +145,35 @@ def _frames(connection: Connection) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def data(database_url) -> Data:
+def data(database_url) -> Iterator[Data]:
     """The demo data set on each backend, loaded once; the tables are emptied before and after."""
     engine = make_engine(database_url)
     clear_tables(engine)
     try:
         segment_id, unknown_id = _load(engine)
         with engine.connect() as connection:
-            yield Data(engine, segment_id=segment_id, unknown_id=unknown_id, **_frames(connection))
+            frames = _frames(connection)
+        yield Data(engine, segment_id=segment_id, unknown_id=unknown_id, **frames)
     finally:
         clear_tables(engine)
         engine.dispose()
 
 
 @pytest.fixture
-def connection(data) -> Connection:
+def connection(data) -> Iterator[Connection]:
     with data.engine.connect() as connection:
         yield connection
 
 
 # ------------------------------------------------------------------ filter combinations
-def _year(data: Data) -> int:
-    return data.last_day.year
-
-
 CASES: dict[str, Callable[[Data], Filters]] = {
     "everything": lambda d: Filters(),
     "one country": lambda d: Filters(countries=("Germany",)),
-    "first half of the last year": lambda d: Filters(dt.date(_year(d), 1, 1), dt.date(_year(d), 6, 30)),
+    "first half of the last year": lambda d: Filters(dt.date(d.last_year, 1, 1), dt.date(d.last_year, 6, 30)),
     "second half of the last year, two countries": lambda d: Filters(
-        start=dt.date(_year(d), 7, 1), countries=("United States", "Canada")),
+        start=dt.date(d.last_year, 7, 1), countries=("United States", "Canada")),
     "up to the year before, women 31-50": lambda d: Filters(
-        end=dt.date(_year(d) - 1, 12, 31), genders=("Female",), age_brackets=("31-40", "41-50")),
+        end=dt.date(d.last_year - 1, 12, 31), genders=("Female",), age_brackets=("31-40", "41-50")),
     "men 41-50": lambda d: Filters(genders=("Male",), age_brackets=("41-50",)),
     "unknown gender": lambda d: Filters(genders=(UNKNOWN,)),
     "scope": lambda d: Filters().with_scope(("Australia",)),
@@ -198,50 +214,89 @@ def _span(data: Data, filters: Filters) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, end
 
 
+def _sums(orders: pd.DataFrame, keys) -> pd.DataFrame:
+    """Distinct customers, orders, revenue and last order per key (missing keys kept)."""
+    groups = orders.groupby(keys, dropna=False)
+    return pd.DataFrame({"customers": groups["customer_id"].nunique(), "orders": groups.size(),
+                         "revenue": groups["amount"].sum(), "last_order": groups["ordered_at"].max()})
+
+
 def _within(stamps: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     return (stamps >= start) & (stamps < end + DAY)
 
 
 @cache
-def _orders(data: Data, filters: Filters, start: pd.Timestamp | None = None,
-            end: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The selected customers' orders in the period (or between `start` and `end`), with their attributes.
-
-    Cached: callers must not modify the frame.
-    """
-    default_start, default_end = _span(data, filters)
+def _orders_between(data: Data, filters: Filters, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The selected customers' orders from day `start` to day `end`, with their attributes (cached: read only)."""
     orders = data.orders[data.orders["customer_id"].isin(_selected(data, filters))]
-    orders = orders[_within(orders["ordered_at"], start or default_start, end or default_end)]
-    return orders.join(data.customers, on="customer_id")
+    return orders[_within(orders["ordered_at"], start, end)].join(data.customers, on="customer_id")
 
 
-def _expected_kpis(data: Data, filters: Filters, start: pd.Timestamp, end: pd.Timestamp,
-                   churn_days: int) -> PeriodKpis:
+def _orders(data: Data, filters: Filters) -> pd.DataFrame:
+    """The selected customers' orders in the selected period."""
+    return _orders_between(data, filters, *_span(data, filters))
+
+
+@dataclass(frozen=True)
+class PeriodFacts:
+    """The raw material of a period's KPIs."""
+
+    orders: pd.DataFrame  # the selected customers' orders in the period
+    per_customer: pd.DataFrame  # buyer id -> orders, revenue, ...
+    churned: pd.Series  # per customer with an order by the period's end: silent for the last `churn_days`?
+    scores: pd.Series  # NPS scores of the surveys answered in the period
+
+
+def _period_facts(data: Data, filters: Filters, start: pd.Timestamp, end: pd.Timestamp,
+                  churn_days: int) -> PeriodFacts:
     ids = _selected(data, filters)
-    orders = _orders(data, filters, start, end)
-    per_customer = orders.groupby("customer_id").agg(orders=("id", "size"), revenue=("amount", "sum"))
-    ages = data.customers.loc[per_customer.index, "age"].dropna()
+    orders = _orders_between(data, filters, start, end)
     history = data.orders[data.orders["customer_id"].isin(ids) & (data.orders["ordered_at"] < end + DAY)]
     last_orders = history.groupby("customer_id")["ordered_at"].max()
     surveys = data.surveys[data.surveys["customer_id"].isin(ids) & _within(data.surveys["answered_at"], start, end)]
-    return PeriodKpis(
-        customers=len(per_customer),
-        average_age=float(ages.mean()) if len(ages) else None,
-        revenue=float(orders["amount"].sum()),
-        orders=len(orders),
-        repeat_customers=int((per_customer["orders"] >= 2).sum()),
-        churn_base=len(last_orders),
-        churned=int((last_orders < end - pd.Timedelta(days=churn_days - 1)).sum()),
-        nps_responses=len(surveys),
-        promoters=int((surveys["nps_score"] >= 9).sum()),
-        detractors=int((surveys["nps_score"] <= 6).sum()),
+    return PeriodFacts(
+        orders=orders,
+        per_customer=_sums(orders, "customer_id"),
+        churned=last_orders < end - pd.Timedelta(days=churn_days - 1),
+        scores=surveys["nps_score"],
     )
 
 
-def _totals(orders: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Customers, orders and revenue per key (missing keys kept), with both shares of the totals."""
-    totals = orders.groupby(keys, dropna=False).agg(
-        customers=("customer_id", "nunique"), orders=("id", "size"), revenue=("amount", "sum")).reset_index()
+def _expected_kpis(facts: PeriodFacts, data: Data) -> PeriodKpis:
+    ages = data.customers.loc[facts.per_customer.index, "age"].dropna()
+    return PeriodKpis(
+        customers=len(facts.per_customer),
+        average_age=float(ages.mean()) if len(ages) else None,
+        revenue=float(facts.orders["amount"].sum()),
+        orders=len(facts.orders),
+        repeat_customers=int((facts.per_customer["orders"] >= 2).sum()),
+        churn_base=len(facts.churned),
+        churned=int(facts.churned.sum()),
+        nps_responses=len(facts.scores),
+        promoters=int((facts.scores >= 9).sum()),
+        detractors=int((facts.scores <= 6).sum()),
+    )
+
+
+def _mean(values: pd.Series) -> float | None:
+    return float(values.mean()) if len(values) else None
+
+
+def _expected_ratios(facts: PeriodFacts) -> dict[str, float | None]:
+    """The derived KPIs as averages over orders, buyers, customers and answers."""
+    nps = _mean(100.0 * ((facts.scores >= 9).astype(int) - (facts.scores <= 6).astype(int)))
+    return {
+        "average_order_value": _mean(facts.orders["amount"]),
+        "revenue_per_customer": _mean(facts.per_customer["revenue"]),
+        "repeat_rate": _mean(facts.per_customer["orders"] >= 2),
+        "churn_rate": _mean(facts.churned),
+        "nps": nps,
+    }
+
+
+def _totals(orders: pd.DataFrame, keys: list) -> pd.DataFrame:
+    """Customers, orders and revenue per key (columns or series; missing keys kept), with both shares."""
+    totals = _sums(orders, keys).reset_index()
     return totals.assign(customer_share=totals["customers"] / totals["customers"].sum(),
                          revenue_share=totals["revenue"] / totals["revenue"].sum())
 
@@ -249,7 +304,7 @@ def _totals(orders: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _expected_breakdown(data: Data, filters: Filters, dimension: Dimension) -> pd.DataFrame:
     name = dimension.value[0]
     orders = _orders(data, filters)
-    totals = _totals(orders.assign(**{name: orders[name].fillna(UNKNOWN)}), [name])
+    totals = _totals(orders, [orders[name].fillna(UNKNOWN)])
     if dimension.order is None:
         totals = totals.sort_values(["revenue", name], ascending=[False, True])
     else:
@@ -265,8 +320,8 @@ def _expected_growth(data: Data, filters: Filters) -> pd.DataFrame:
     columns = ["country", "revenue", "previous", "change"]
     if earlier_start < data.first_day:
         return pd.DataFrame(columns=columns)
-    recent = _orders(data, filters, recent_start, end).groupby("country")["amount"].sum()
-    earlier = _orders(data, filters, earlier_start, recent_start - DAY).groupby("country")["amount"].sum()
+    recent = _orders_between(data, filters, recent_start, end).groupby("country")["amount"].sum()
+    earlier = _orders_between(data, filters, earlier_start, recent_start - DAY).groupby("country")["amount"].sum()
     frame = pd.DataFrame({"revenue": recent, "previous": earlier}).fillna(0.0).rename_axis("country").reset_index()
     frame = frame[frame["previous"] > 0].assign(change=lambda f: f["revenue"] / f["previous"] - 1.0)
     return frame.sort_values(["change", "country"], ascending=[False, True])[columns]
@@ -278,9 +333,7 @@ def _month(stamps: pd.Series) -> pd.Series:
 
 def _expected_monthly(data: Data, filters: Filters) -> pd.DataFrame:
     orders = _orders(data, filters)
-    return (orders.assign(month=_month(orders["ordered_at"])).groupby("month")
-            .agg(revenue=("amount", "sum"), orders=("id", "size"), customers=("customer_id", "nunique"))
-            .reset_index())
+    return _sums(orders, _month(orders["ordered_at"]).rename("month")).reset_index()
 
 
 def _months_apart(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -288,24 +341,27 @@ def _months_apart(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 
 def _expected_cohorts(data: Data, filters: Filters) -> pd.DataFrame:
+    """Per cohort, every month from its first to the period's last, with the cohort's buyers (0 when none)."""
     start, end = _span(data, filters)
-    orders = _orders(data, filters)
-    orders = orders[_within(orders["first_order_at"], start, end)]
     members = data.customers.loc[_selected(data, filters)]
     members = members[_within(members["first_order_at"], start, end)]
     sizes = members.groupby(_month(members["first_order_at"])).size()
-    counts = (orders.assign(cohort=_month(orders["first_order_at"]),
+    orders = _orders(data, filters)
+    orders = orders[orders["customer_id"].isin(members.index)]
+    buyers = (orders.assign(cohort=_month(orders["first_order_at"]),
                             months_since=_months_apart(orders["ordered_at"], orders["first_order_at"]))
-              .groupby(["cohort", "months_since"])["customer_id"].nunique().rename("customers").reset_index())
-    counts["cohort_size"] = counts["cohort"].map(sizes)
-    return counts.assign(share=counts["customers"] / counts["cohort_size"])
+              .groupby(["cohort", "months_since"])["customer_id"].nunique())
+    cells = [(cohort, offset) for cohort in sizes.index
+             for offset in range((end.year - cohort.year) * 12 + end.month - cohort.month + 1)]
+    frame = pd.DataFrame(cells, columns=["cohort", "months_since"])
+    frame["customers"] = buyers.reindex(pd.MultiIndex.from_frame(frame), fill_value=0).to_numpy()
+    frame["cohort_size"] = frame["cohort"].map(sizes)
+    return frame.assign(share=frame["customers"] / frame["cohort_size"])
 
 
 def _expected_top(data: Data, filters: Filters) -> pd.DataFrame:
     """Every buyer of the period, highest revenue first."""
-    per_customer = _orders(data, filters).groupby("customer_id").agg(
-        orders=("id", "size"), revenue=("amount", "sum"), last_order=("ordered_at", "max"))
-    per_customer = per_customer.join(data.customers).reset_index()
+    per_customer = _sums(_orders(data, filters), "customer_id").join(data.customers).reset_index()
     ranked = per_customer.sort_values(["revenue", "customer_id"], ascending=[False, True])
     return ranked[["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment",
                 "orders", "revenue", "last_order"]]
@@ -314,9 +370,10 @@ def _expected_top(data: Data, filters: Filters) -> pd.DataFrame:
 # ------------------------------------------------------------------ comparison helpers
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     """Positional index, and None for every missing text (SQL hands back None, pandas NaN)."""
-    text = [column for column in frame.columns if pd.api.types.is_string_dtype(frame[column])]
     frame = frame.reset_index(drop=True)
-    return frame.assign(**{column: frame[column].astype(object).where(frame[column].notna(), None) for column in text})
+    gaps = [column for column in frame.columns
+            if pd.api.types.is_string_dtype(frame[column]) and frame[column].isna().any()]
+    return frame.assign(**{column: frame[column].astype(object).where(frame[column].notna(), None) for column in gaps})
 
 
 def assert_frames_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -328,8 +385,11 @@ def assert_frames_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(_comparable(actual), _comparable(expected), check_dtype=False, rtol=RTOL)
 
 
-def assert_kpis_equal(actual: PeriodKpis, expected: PeriodKpis) -> None:
-    assert asdict(actual) == pytest.approx(asdict(expected), rel=RTOL)
+def assert_kpis_match(actual: PeriodKpis, facts: PeriodFacts, data: Data) -> None:
+    """Every field and every derived ratio of `actual` equals the pandas figures."""
+    assert asdict(actual) == pytest.approx(asdict(_expected_kpis(facts, data)), rel=RTOL)
+    ratios = {name: getattr(actual, name) for name in _expected_ratios(facts)}
+    assert ratios == pytest.approx(_expected_ratios(facts), rel=RTOL)
 
 
 # ------------------------------------------------------------------ filters and periods
@@ -351,7 +411,7 @@ def test_period_of_fills_open_ends_from_the_data(data, connection):
     assert period_of(Filters(end=inner[1]), options) == Period(first, inner[1], open_start=True)
     wider = (first - dt.timedelta(days=100), last + dt.timedelta(days=100))
     assert period_of(Filters(*wider), options) == Period(*wider, open_start=True, open_end=True)
-    assert period_of(Filters(), FilterOptions((), None, None)) is None
+    assert period_of(Filters(), NO_DATA) is None
 
 
 # ------------------------------------------------------------------ KPIs
@@ -360,14 +420,14 @@ def test_kpis_of_the_period_and_the_previous_one(data, connection, filters):
     start, end = _span(data, filters)
     assert (report.period.start, report.period.end) == (start.date(), end.date())
     assert report.churn_days == DEFAULT_CHURN_DAYS
-    assert_kpis_equal(report.current, _expected_kpis(data, filters, start, end, DEFAULT_CHURN_DAYS))
+    assert_kpis_match(report.current, _period_facts(data, filters, start, end, DEFAULT_CHURN_DAYS), data)
     previous_start, previous_end = start - (end - start + DAY), start - DAY
     assert (report.previous_period.start, report.previous_period.end) == (previous_start.date(), previous_end.date())
     if previous_start < data.first_day:
         assert report.previous is None
     else:
-        expected = _expected_kpis(data, filters, previous_start, previous_end, DEFAULT_CHURN_DAYS)
-        assert_kpis_equal(report.previous, expected)
+        facts = _period_facts(data, filters, previous_start, previous_end, DEFAULT_CHURN_DAYS)
+        assert_kpis_match(report.previous, facts, data)
 
 
 def test_previous_period_only_when_the_data_covers_it(data, connection):
@@ -387,13 +447,35 @@ def test_churn_days_decide_who_churned(data, connection, case):
     churned = {}
     for days in (30, DEFAULT_CHURN_DAYS, 365):
         current = kpi_report(connection, filters, options, churn_days=days).current
-        assert_kpis_equal(current, _expected_kpis(data, filters, start, end, days))
+        assert_kpis_match(current, _period_facts(data, filters, start, end, days), data)
         churned[days] = current.churned
     assert churned[30] > churned[DEFAULT_CHURN_DAYS] > churned[365] > 0
 
 
-def test_no_data_gives_no_report(connection):
-    assert kpi_report(connection, Filters(), FilterOptions((), None, None)) is None
+
+def test_without_any_data_every_service_answers_empty(connection):
+    filters = Filters()
+    assert kpi_report(connection, filters, NO_DATA) is None
+    frames = [breakdown(connection, filters, NO_DATA, dimension) for dimension in Dimension] + [
+        top_cities(connection, filters, NO_DATA), leading_countries(connection, filters, NO_DATA),
+        country_growth(connection, filters, NO_DATA), cohort_retention(connection, filters, NO_DATA),
+        top_customers(connection, filters, NO_DATA)]
+    months = monthly(connection, filters, NO_DATA)
+    assert all(frame.empty for frame in [*frames, months, seasonality(months), year_over_year(months)])
+
+
+def test_nps_counts_only_answers_inside_the_period(data, connection):
+    """The open ends of the default period lie at the edges of the orders; answers beyond them stay outside."""
+    customer_id = int(data.orders["customer_id"].iloc[0])
+    outside = [data.first_day - pd.Timedelta(days=3), data.last_day + pd.Timedelta(days=3, hours=12)]
+    connection.execute(insert(SurveyResponse), [
+        {"customer_id": customer_id, "answered_at": day.to_pydatetime(), "nps_score": 10} for day in outside])
+    try:
+        report = kpi_report(connection, Filters(), filter_options(connection, None))
+        inside = _within(data.surveys["answered_at"], *_span(data, Filters()))
+        assert report.current.nps_responses == int(inside.sum())
+    finally:
+        connection.rollback()
 
 
 # ------------------------------------------------------------------ breakdowns
@@ -451,7 +533,7 @@ def test_cohort_retention(data, connection, filters):
 # ------------------------------------------------------------------ customers
 def test_top_customers(data, connection, filters):
     options, expected = _options(connection, filters), _expected_top(data, filters)
-    for limit in (1, 10, 25):
+    for limit in (3, 25):
         actual = top_customers(connection, filters, options, limit=limit)
         assert_frames_equal(actual, expected.head(limit))
         assert actual["revenue"].is_monotonic_decreasing
@@ -459,17 +541,15 @@ def test_top_customers(data, connection, filters):
 
 def _expected_detail(data: Data, customer_id: int) -> dict[str, pd.DataFrame]:
     orders = data.orders[data.orders["customer_id"] == customer_id]
-    by_month = (orders.groupby(_month(orders["ordered_at"]).rename("month"))
-                .agg(orders=("id", "size"), revenue=("amount", "sum")).reset_index())
-    categories = (orders.assign(category=orders["category"].fillna("Uncategorised")).groupby("category")
-                  .agg(orders=("id", "size"), revenue=("amount", "sum")).reset_index()
+    by_month = _sums(orders, _month(orders["ordered_at"]).rename("month")).reset_index()
+    categories = (_sums(orders, orders["category"].fillna("Uncategorised")).reset_index()
                   .sort_values("revenue", ascending=False))
     coupons = data.coupons[data.coupons["customer_id"] == customer_id].sort_values(
         ["occurred_at", "id"], ascending=False)
     surveys = data.surveys[data.surveys["customer_id"] == customer_id].sort_values("answered_at", ascending=False)
     return {
-        "monthly_orders": by_month,
-        "categories": categories,
+        "monthly_orders": by_month[["month", "orders", "revenue"]],
+        "categories": categories[["category", "orders", "revenue"]],
         "coupons": coupons[["occurred_at", "event", "code", "branch"]],
         "surveys": surveys[["answered_at", "nps_score", "comment"]],
     }
@@ -553,7 +633,8 @@ def test_empty_selections_give_zeros_and_empty_frames(data, connection, case):
     assert report.current.average_order_value is None and report.current.repeat_rate is None
     frames = [breakdown(connection, filters, options, dimension) for dimension in Dimension] + [
         top_cities(connection, filters, options), leading_countries(connection, filters, options),
-        monthly(connection, filters, options), cohort_retention(connection, filters, options),
+        country_growth(connection, filters, options), monthly(connection, filters, options),
+        cohort_retention(connection, filters, options),
         top_customers(connection, filters, options)]
     assert all(frame.empty for frame in frames)
     assert year_over_year(monthly(connection, filters, options)).empty

@@ -5,11 +5,11 @@ import datetime as dt
 from enum import Enum
 
 import pandas as pd
-from sqlalchemy import Connection, case, distinct, func
+from sqlalchemy import Connection, case, func
 
 from services.filters import FilterOptions, Filters
 from services.rules import AGE_BRACKET_LABELS, FAMILY_STATUSES, PROFILES, UNKNOWN
-from services.selection import S, T, Period, orders_of, period_of
+from services.selection import S, T, Period, customer_totals, orders_of, period_of, with_totals
 
 COLUMNS = ["customers", "orders", "revenue"]
 GROWTH_DAYS = 365
@@ -76,10 +76,11 @@ def leading_countries(connection: Connection, filters: Filters, options: FilterO
 
 def _aggregate(connection: Connection, filters: Filters, period: Period, *keys) -> pd.DataFrame:
     labels = ["key", "key2"][: len(keys)]
-    query = orders_of(
-        filters, period, *(key.label(label) for key, label in zip(keys, labels)),
-        func.count(distinct(T.customer_id)).label("customers"), func.count().label("orders"),
-        func.sum(T.amount).label("revenue"),
+    totals = customer_totals(filters, period)
+    query = with_totals(
+        totals, *(key.label(label) for key, label in zip(keys, labels)),
+        func.count().label("customers"), func.sum(totals.c.orders).label("orders"),
+        func.sum(totals.c.revenue).label("revenue"),
     ).group_by(*keys)
     frame = pd.DataFrame(connection.execute(query).all(), columns=[*labels, *COLUMNS])
     return frame.astype({"customers": "int64", "orders": "int64", "revenue": "float64"})
@@ -115,6 +116,7 @@ def country_growth(connection: Connection, filters: Filters, options: FilterOpti
         filters, window, S.country,
         func.sum(case((recent.contains(T.ordered_at), T.amount), else_=0.0)),
         func.sum(case((earlier.contains(T.ordered_at), T.amount), else_=0.0)),
+        with_summary=True,
     ).group_by(S.country)
     frame = pd.DataFrame(connection.execute(query).all(), columns=columns[:3]).dropna(subset=["country"])
     frame = frame.astype({"revenue": "float64", "previous": "float64"})

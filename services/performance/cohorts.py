@@ -14,7 +14,8 @@ COLUMNS = ["cohort", "months_since", "customers", "cohort_size", "share"]
 def cohort_retention(connection: Connection, filters: Filters, options: FilterOptions) -> pd.DataFrame:
     """Customers whose first ever order falls in the period, by that month, and their later months with orders.
 
-    One row per cohort and month offset with any buyer; share = buyers / cohort size.
+    One row per cohort and month offset up to the period's end (0 where nobody bought);
+    share = buyers / cohort size.
     """
     period = period_of(filters, options)
     if period is None:
@@ -22,7 +23,7 @@ def cohort_retention(connection: Connection, filters: Filters, options: FilterOp
     cohort = month_number(S.first_order_at)
     offset = month_number(T.ordered_at) - cohort
     query = (orders_of(filters, period, cohort.label("cohort"), offset.label("offset"),
-                       func.count(distinct(T.customer_id)))
+                       func.count(distinct(T.customer_id)), with_summary=True)
              .where(period.contains(S.first_order_at))
              .group_by(cohort, offset))
     rows = pd.DataFrame(connection.execute(query).all(), columns=["cohort", "months_since", "customers"])

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from services.filters import FilterOptions, Filters
 from services.models import Branch, Coupon, CouponEvent, Customer, CustomerSummary, SurveyResponse
-from services.selection import S, T, orders_of, period_of
+from services.selection import S, T, customer_totals, period_of
 from services.sql_functions import month_parts, month_starts
 
 TOP_SIZES = (10, 25, 50, 100)
@@ -22,11 +22,9 @@ def top_customers(connection: Connection, filters: Filters, options: FilterOptio
     period = period_of(filters, options)
     if period is None:
         return pd.DataFrame(columns=TOP_COLUMNS)
-    revenue = func.sum(T.amount)
-    per_customer = orders_of(
-        filters, period, T.customer_id, func.count().label("orders"), revenue.label("revenue"),
-        func.max(T.ordered_at).label("last_order"),
-    ).group_by(T.customer_id).order_by(revenue.desc(), T.customer_id).limit(limit).subquery()
+    totals = customer_totals(filters, period)
+    per_customer = (select(totals).order_by(totals.c.revenue.desc(), totals.c.customer_id).limit(limit)
+                    .subquery("top"))
     query = (
         select(per_customer.c.customer_id, C.external_id, C.name, S.country, S.city, S.profile, S.rfm_segment,
                per_customer.c.orders, per_customer.c.revenue, per_customer.c.last_order)

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, case, func, select
 
 from services.filters import FilterOptions, Filters
 from services.models import CustomerSummary, SurveyResponse
-from services.selection import S, T, Period, customer_conditions, orders_of, period_of
+from services.selection import S, T, Period, customer_conditions, customer_totals, orders_of, period_of, with_totals
 
 DEFAULT_CHURN_DAYS = 180
 CHURN_DAYS_RANGE = (7, 730)
@@ -90,16 +90,14 @@ def period_kpis(connection: Connection, filters: Filters, period: Period, churn_
 
 
 def _buyers(connection: Connection, filters: Filters, period: Period):
-    per_customer = orders_of(
-        filters, period, T.customer_id, func.count().label("orders"), func.sum(T.amount).label("revenue"),
-        func.max(S.age).label("age"),
-    ).group_by(T.customer_id).subquery()
-    return connection.execute(select(
+    totals = customer_totals(filters, period)
+    return connection.execute(with_totals(
+        totals,
         func.count().label("customers"),
-        func.avg(per_customer.c.age).label("average_age"),
-        func.sum(per_customer.c.revenue).label("revenue"),
-        func.sum(per_customer.c.orders).label("orders"),
-        func.sum(case((per_customer.c.orders >= 2, 1), else_=0)).label("repeaters"),
+        func.avg(S.age).label("average_age"),
+        func.sum(totals.c.revenue).label("revenue"),
+        func.sum(totals.c.orders).label("orders"),
+        func.sum(case((totals.c.orders >= 2, 1), else_=0)).label("repeaters"),
     )).one()
 
 
@@ -126,6 +124,7 @@ def _nps(connection: Connection, filters: Filters, period: Period) -> tuple[int,
         select(func.count(), func.sum(case((R.nps_score >= PROMOTER_MIN, 1), else_=0)),
                func.sum(case((R.nps_score <= DETRACTOR_MAX, 1), else_=0)))
         .select_from(SurveyResponse.__table__.join(CustomerSummary.__table__, S.customer_id == R.customer_id))
-        .where(period.contains(R.answered_at), *customer_conditions(filters))
+        # Answers are not orders: the period's open ends (the edges of the order data) do not bound them.
+        .where(Period(period.start, period.end).contains(R.answered_at), *customer_conditions(filters))
     ).one()
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)

@@ -15,15 +15,22 @@ def monthly(connection: Connection, filters: Filters, options: FilterOptions) ->
     """One row per calendar month with orders: month (first day), revenue, orders, active customers."""
     period = period_of(filters, options)
     if period is None:
-        return pd.DataFrame(columns=MONTHLY_COLUMNS)
+        return _empty()
     year, month = month_parts(T.ordered_at)
     query = orders_of(
         filters, period, year.label("year"), month.label("month"), func.sum(T.amount),
         func.count(), func.count(distinct(T.customer_id)),
     ).group_by(year, month).order_by(year, month)
     rows = pd.DataFrame(connection.execute(query).all(), columns=["year", "month", "revenue", "orders", "customers"])
+    if rows.empty:
+        return _empty()
     frame = rows.assign(month=month_starts(rows["year"], rows["month"]))[MONTHLY_COLUMNS]
     return frame.astype({"revenue": "float64", "orders": "int64", "customers": "int64"})
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "revenue": pd.Series(dtype="float64"),
+                         "orders": pd.Series(dtype="int64"), "customers": pd.Series(dtype="int64")})
 
 
 def seasonality(months: pd.DataFrame) -> pd.DataFrame:
