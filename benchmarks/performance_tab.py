@@ -30,6 +30,7 @@ def main() -> None:
                 service(connection, filters, options, *params)
                 per_query[name].append(time.perf_counter() - query_started)
             totals.append(time.perf_counter() - started)
+            print(f"  change {len(totals):2d}: {totals[-1]:7.3f} s  {filters.to_search() or '(no filter)'}", flush=True)
     print(f"{len(totals)} filter changes: median {statistics.median(totals):.3f} s, "
           f"p95 {sorted(totals)[int(0.95 * (len(totals) - 1))]:.3f} s, max {max(totals):.3f} s")
     for name, times in sorted(per_query.items(), key=lambda item: -statistics.median(item[1])):

@@ -54,7 +54,7 @@ def register(app, context) -> None:
     def sync_filters(search, start, end, countries, genders, ages, tab, _reset):
         """The URL drives the controls on load/navigation; the controls drive the URL after."""
         options = context.filter_options()
-        trigger = ctx.triggered_id
+        trigger, shown_tab = ctx.triggered_id, tab
         if trigger in (None, shell.URL):
             filters, tab = parse_search(search, options), tab_from_search(search)
         elif trigger == fb.RESET:
@@ -63,7 +63,9 @@ def register(app, context) -> None:
             filters = parse_filters(start, end, countries, genders, ages, options)
         tab = tab if tab in shell.TAB_KEYS else shell.DEFAULT_TAB
         pushes_controls = trigger in (None, shell.URL, fb.RESET)
-        controls = (*_control_values(filters), tab) if pushes_controls else (no_update,) * 6
+        # Setting the tab, even to the same one, renders it afresh: only when it changes.
+        controls = ((*_control_values(filters), tab if tab != shown_tab else no_update) if pushes_controls
+                    else (no_update,) * 6)
         new_search = search_for(filters, tab)
         # The store holds the canonical query string; tab callbacks re-parse it on the server.
         return (*controls, filters.to_search(), new_search if new_search != (search or "") else no_update)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,17 +52,65 @@ class ConsoleWatch:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
 
-@pytest.fixture
-def page(browser, live_server, request):
-    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+@contextmanager
+def open_page(browser, base_url: str, request) -> Iterator:
+    """A page in a fresh browser context that watches the console; a screenshot when the test fails."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.console = ConsoleWatch(page)
-    yield page
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    try:
+        yield page
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    with open_page(browser, live_server, request) as page:
+        yield page
+
+
+# ------------------------------------------------ a realistic data set (demo generator)
+DEMO_CONFIG = {"customers": 400, "seed": 5}
+DEMO_SCOPED_USER, DEMO_SCOPE = "aussie", ["Australia"]
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> str:
+    """A SQLite database with refreshed demo data, an admin and an analyst scoped to Australia."""
+    from services import users
+    from services.db import make_engine, session_scope, upgrade_schema
+    from services.demo import DemoConfig, generate_demo_data
+    from services.refresh import refresh
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demodb') / 'demo.db'}"
+    upgrade_schema(url)
+    engine = make_engine(url)
+    try:
+        generate_demo_data(engine, DemoConfig(**DEMO_CONFIG))
+        refresh(engine)
+        with session_scope(engine) as session:
+            users.create_user(session, "admin", ADMIN_PASSWORD, "admin")
+            users.create_user(session, DEMO_SCOPED_USER, ADMIN_PASSWORD, "analyst", DEMO_SCOPE)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_database, tmp_path_factory):
+    with gunicorn_server(demo_database, tmp_path_factory.mktemp("demo-live"), workers=2) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_page(browser, demo_server, request):
+    with open_page(browser, demo_server, request) as page:
+        yield page
 
 
 @pytest.hookimpl(hookwrapper=True)
