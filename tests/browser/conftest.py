@@ -126,3 +126,9 @@ def login(page, username: str = "admin", password: str = ADMIN_PASSWORD, path: s
     page.fill("#password", password)
     page.click("#login-submit")
     page.wait_for_selector("#shell-tabs")
+
+
+def dropdown_options(page, dropdown_id: str):
+    """The options of an open dcc.Dropdown; its menu is a portal named by the button's aria-controls."""
+    menu = page.locator(f"#{dropdown_id}").get_attribute("aria-controls")
+    return page.locator(f"[id='{menu}']").get_by_role("option")

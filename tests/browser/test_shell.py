@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from layouts.shell import TAB_LIST
-from tests.browser.conftest import login
+from tests.browser.conftest import dropdown_options, login
 
 
 def test_login_shows_the_shell_without_console_errors(page):
@@ -77,7 +77,7 @@ def test_scope_limits_country_options(page):
     login(page, username="aussie")
     expect(page.locator("#filters-scope-note")).to_contain_text("Australia")
     page.locator("#filters-countries").click()
-    options = page.get_by_role("option")
+    options = dropdown_options(page, "filters-countries")
     expect(options).to_have_count(1)
     expect(options.first).to_have_text("Australia")
 
