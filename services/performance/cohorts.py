@@ -29,7 +29,7 @@ def cohort_retention(connection: Connection, filters: Filters, options: FilterOp
     rows = pd.DataFrame(connection.execute(query).all(), columns=["cohort", "months_since", "customers"])
     if rows.empty:
         return pd.DataFrame(columns=COLUMNS)
-    rows = _with_silent_months(rows.astype("int64"), month_number_of(period.end))
+    rows = _with_silent_months(rows.astype("int64"), _month_number_of(period.end))
     sizes = rows[rows["months_since"] == 0].set_index("cohort")["customers"]
     rows["cohort_size"] = rows["cohort"].map(sizes).astype("int64")
     rows["share"] = rows["customers"] / rows["cohort_size"]
@@ -38,7 +38,7 @@ def cohort_retention(connection: Connection, filters: Filters, options: FilterOp
     return rows.sort_values(["cohort", "months_since"]).reset_index(drop=True)[COLUMNS]
 
 
-def month_number_of(day) -> int:
+def _month_number_of(day) -> int:
     return day.year * 12 + day.month - 1
 
 

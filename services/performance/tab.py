@@ -1,11 +1,8 @@
-"""Everything the Customer performance tab shows, named; callbacks and benchmarks use the same list."""
+"""The queries of the Customer performance tab, named; callbacks and the benchmark use the same list."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection
-
-from services.filters import FilterOptions, Filters
 from services.performance import breakdowns, cohorts, customers, kpis, trends
 from services.performance.breakdowns import Dimension
 
@@ -23,7 +20,3 @@ QUERIES: dict[str, tuple[Query, tuple]] = {
     "top": (customers.top_customers, (customers.TOP_SIZES[0],)),
 }
 
-
-def tab_data(connection: Connection, filters: Filters, options: FilterOptions) -> dict[str, object]:
-    """Every query of the tab with its default settings, uncached."""
-    return {name: service(connection, filters, options, *args) for name, (service, args) in QUERIES.items()}
