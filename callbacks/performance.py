@@ -47,75 +47,46 @@ def register(app, context) -> None:
         service, defaults = tab.QUERIES[name]
         params, options = params or defaults, context.filter_options()
         key = "|".join([f"performance-{name}", filters.cache_key(), *map(str, params)])
-        return context.cached(key, lambda connection: service(connection, filters, options, *params))
+        return context.analysed(key, lambda warehouse: service(warehouse, filters, options, *params))
 
-    def report(filters, days):
-        return fetch("kpis", filters, days)
-
-    def breakdown(filters, dimension: Dimension):
-        return fetch(dimension.name.lower(), filters)
-
+    # One callback for the whole tab: its figures share the period's scans within one request.
     @app.callback(
         *(Output(spec.id, "children") for spec in KPIS),
         Output(ids.COMPARISON_NOTE, "children"), Output(ids.EMPTY_STATE, "children"),
-        Output(ids.EMPTY_STATE, "is_open"),
-        FILTERS, Input(ids.CHURN_DAYS, "value"),
-    )
-    def update_kpis(search, days):
-        result = report(filters_of(search), churn_days(days))
-        empty = result is None or result.current.customers == 0
-        return (*(kpi_body(spec, result) for spec in KPIS), _comparison_note(result),
-                _empty_message(), empty)
-
-    @app.callback(Output(ids.INSIGHTS, "children"), FILTERS, Input(ids.CHURN_DAYS, "value"))
-    def update_insights(search, days):
-        filters = filters_of(search)
-        facts = insights.PerformanceFacts(
-            report(filters, churn_days(days)), breakdown(filters, Dimension.AGE_BRACKET),
-            breakdown(filters, Dimension.PROFILE), breakdown(filters, Dimension.GENDER),
-            breakdown(filters, Dimension.FAMILY_STATUS), fetch("growth", filters),
-        )
-        sentences = insights.insights(facts)
-        return [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")]
-
-    @app.callback(
+        Output(ids.EMPTY_STATE, "is_open"), Output(ids.INSIGHTS, "children"),
         Output(ids.FAMILY_GRAPH, "figure"), Output(ids.FAMILY_COUNTRIES, "children"),
         Output(ids.AGE_GRAPH, "figure"), Output(ids.PROFILE_GRAPH, "figure"), Output(ids.GENDER_GRAPH, "figure"),
-        FILTERS, THEME,
+        Output(ids.MAP_GRAPH, "figure"), Output(ids.CITIES_GRAPH, "figure"),
+        Output(ids.MONTHLY_GRAPH, "figure"), Output(ids.SEASONALITY_GRAPH, "figure"), Output(ids.YOY_GRAPH, "figure"),
+        Output(ids.COHORT_GRAPH, "figure"), Output(ids.TOP_GRID, "rowData"),
+        FILTERS, Input(ids.CHURN_DAYS, "value"), Input(ids.TOP_SIZE, "value"), THEME,
     )
-    def update_demographics(search, theme):
+    def update_tab(search, days, size, theme):
         filters = filters_of(search)
-        leading = fetch("leading-countries", filters)
+        report = fetch("kpis", filters, churn_days(days))
+        split = {dimension: fetch(dimension.name.lower(), filters) for dimension in Dimension}
+        growth, months = fetch("growth", filters), fetch("monthly", filters)
+        facts = insights.PerformanceFacts(report, split[Dimension.AGE_BRACKET], split[Dimension.PROFILE],
+                                          split[Dimension.GENDER], split[Dimension.FAMILY_STATUS], growth)
+        sentences = insights.insights(facts)
+        empty = report is None or report.current.customers == 0
+        top = fetch("top", filters, top_size(size))
         return (
-            themed(charts.shares(breakdown(filters, Dimension.FAMILY_STATUS), "family_status"), theme),
-            _leading_countries(leading),
-            themed(charts.age_brackets(breakdown(filters, Dimension.AGE_BRACKET)), theme),
-            themed(charts.profiles(breakdown(filters, Dimension.PROFILE)), theme),
-            themed(charts.genders(breakdown(filters, Dimension.GENDER)), theme),
+            *(kpi_body(spec, report) for spec in KPIS), _comparison_note(report), _empty_message(), empty,
+            [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")],
+            themed(charts.shares(split[Dimension.FAMILY_STATUS], "family_status"), theme),
+            _leading_countries(fetch("leading-countries", filters)),
+            themed(charts.age_brackets(split[Dimension.AGE_BRACKET]), theme),
+            themed(charts.profiles(split[Dimension.PROFILE]), theme),
+            themed(charts.genders(split[Dimension.GENDER]), theme),
+            themed(charts.country_map(split[Dimension.COUNTRY]), theme),
+            themed(charts.cities(fetch("cities", filters)), theme),
+            themed(charts.monthly(months), theme), themed(charts.seasonality(trends.seasonality(months)), theme),
+            themed(charts.year_over_year(trends.year_over_year(months)), theme),
+            themed(charts.cohorts(fetch("cohorts", filters)), theme),
+            top.assign(last_order=top["last_order"].dt.strftime("%Y-%m-%d"), revenue=top["revenue"].round(2))
+            .to_dict("records"),
         )
-
-    @app.callback(Output(ids.MAP_GRAPH, "figure"), Output(ids.CITIES_GRAPH, "figure"), FILTERS, THEME)
-    def update_geography(search, theme):
-        filters = filters_of(search)
-        return (themed(charts.country_map(breakdown(filters, Dimension.COUNTRY)), theme),
-                themed(charts.cities(fetch("cities", filters)), theme))
-
-    @app.callback(Output(ids.MONTHLY_GRAPH, "figure"), Output(ids.SEASONALITY_GRAPH, "figure"),
-                  Output(ids.YOY_GRAPH, "figure"), FILTERS, THEME)
-    def update_trends(search, theme):
-        months = fetch("monthly", filters_of(search))
-        return (themed(charts.monthly(months), theme), themed(charts.seasonality(trends.seasonality(months)), theme),
-                themed(charts.year_over_year(trends.year_over_year(months)), theme))
-
-    @app.callback(Output(ids.COHORT_GRAPH, "figure"), FILTERS, THEME)
-    def update_cohorts(search, theme):
-        return themed(charts.cohorts(fetch("cohorts", filters_of(search))), theme)
-
-    @app.callback(Output(ids.TOP_GRID, "rowData"), FILTERS, Input(ids.TOP_SIZE, "value"))
-    def update_top_customers(search, size):
-        frame = fetch("top", filters_of(search), top_size(size))
-        return frame.assign(last_order=frame["last_order"].dt.strftime("%Y-%m-%d"),
-                            revenue=frame["revenue"].round(2)).to_dict("records")
 
     @app.callback(
         Output(ids.TOP_DOWNLOAD, "data"), Input(ids.TOP_EXPORT, "n_clicks"),

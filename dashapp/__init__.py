@@ -6,7 +6,7 @@ import sys
 
 from flask import Flask
 
-from dashapp import auth, cache, cli, database, dash_setup, health
+from dashapp import analytics, auth, cache, cli, database, dash_setup, health
 from dashapp.settings import Settings, resolve_secret_key
 
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.extensions["settings"] = settings
     database.init_app(server, settings.database_url)
     cache.init_app(server, settings)
+    analytics.init_app(server, settings)
     auth.init_app(server)
     health.init_app(server)
     cli.init_app(server)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from dashapp.database import get_engine
 from dashapp.settings import Settings
 from services import users
+from services.analytics.snapshot import ensure_snapshot
 from services.db import session_scope, upgrade_schema
 from services.models import ROLES, Customer
 from services.refresh import refresh
@@ -50,6 +51,14 @@ def _refresh_and_report() -> None:
     started = time.perf_counter()
     version = refresh(get_engine())
     click.echo(f"Derived data refreshed in {time.perf_counter() - started:.1f} s (data version {version}).")
+    _build_snapshot()
+
+
+def _build_snapshot() -> None:
+    """Build the analytics snapshot now, so that no user waits for it."""
+    started = time.perf_counter()
+    path = ensure_snapshot(get_engine(), _settings().analytics_dir)
+    click.echo(f"Analytics snapshot {path.name} ready in {time.perf_counter() - started:.1f} s.")
 
 
 @click.command("init-db")
@@ -95,6 +104,7 @@ def import_csv_command(kind: str, file: str) -> None:
         raise click.ClickException(str(exc)) from exc
     if result.ok:
         click.echo(f"Imported {result.rows:,} {kind} rows ({result.created_customers:,} new customers).")
+        _build_snapshot()
         return
     click.echo(f"Nothing was imported: {len(result.errors)} problem(s) found.", err=True)
     for error in result.errors[:50]:

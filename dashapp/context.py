@@ -13,10 +13,12 @@ from flask_caching import Cache
 from flask_login import current_user
 from sqlalchemy import Connection, Engine
 
+from dashapp.analytics import get_warehouse
 from dashapp.cache import get_cache
 from dashapp.database import get_engine, get_session
 from layouts.shell import ShellUser
 from services import audit
+from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters, filter_options, parse_search, scope_key
 from services.refresh import current_version
 
@@ -61,7 +63,18 @@ class RequestContext:
         return parse_search(search, self.filter_options()).with_scope(self.scope())
 
     def cached(self, key: str, compute: Callable[[Connection], Result]) -> Result:
-        """`compute(connection)` through the shared cache; the key gains the data version.
+        """`compute(connection)` on the SQL database, through the shared cache."""
+        def produce() -> Result:
+            with self.engine().connect() as connection:
+                return compute(connection)
+        return self._through_cache(key, produce)
+
+    def analysed(self, key: str, compute: Callable[[Warehouse], Result]) -> Result:
+        """`compute(warehouse)` on the analytics snapshot, through the shared cache."""
+        return self._through_cache(key, lambda: compute(get_warehouse(self.data_version())))
+
+    def _through_cache(self, key: str, produce: Callable[[], Result]) -> Result:
+        """The cached value, or `produce()`'s stored; the key gains the data version.
 
         The caller's key must name everything the result depends on, the scope included
         (`Filters.cache_key()` carries it).
@@ -69,7 +82,6 @@ class RequestContext:
         full_key = f"{key}|v{self.data_version()}"
         value = self.cache().get(full_key)
         if value is None:
-            with self.engine().connect() as connection:
-                value = compute(connection)
+            value = produce()
             self.cache().set(full_key, value)
         return value

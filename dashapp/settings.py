@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str | None = None
     instance_dir: Path = INSTANCE_DIR
+    analytics_memory_limit: str = "256MB"  # DuckDB's buffer pool per worker process
+    analytics_threads: int = 2  # DuckDB threads per query
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.instance_dir / 'customerscope.db'}"
         return self
+
+    @property
+    def analytics_dir(self) -> Path:
+        """Where the analytics snapshots (one DuckDB file per data version) live."""
+        return self.instance_dir / "analytics"
 
     @property
     def is_production(self) -> bool:

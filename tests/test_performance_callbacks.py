@@ -30,7 +30,8 @@ def _text(node) -> str:
 def _kpis(client, search: str, churn_days=180) -> dict:
     response = call(client, "kpi-total-customers.children", {FILTERS: search, "performance-churn-days.value": churn_days})
     assert response.status_code == 200
-    return {key: _text(value["children"]) for key, value in response.get_json()["response"].items()}
+    return {key: _text(value["children"]) for key, value in response.get_json()["response"].items()
+            if key.startswith("kpi-")}
 
 
 def _revenue_of(countries: set[str]) -> float:

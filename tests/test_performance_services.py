@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import cache, cached_property
 
+import duckdb
 import pandas as pd
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
+from services.analytics.snapshot import build_snapshot, open_snapshot
+from services.analytics.warehouse import Warehouse
 from services.db import make_engine
 from services.demo import DemoConfig, generate_demo_data
 from services.filters import FilterOptions, Filters, filter_options
@@ -165,6 +168,21 @@ def connection(data) -> Iterator[Connection]:
         yield connection
 
 
+@pytest.fixture(scope="module")
+def snapshot(data, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The analytics snapshot of the data set, built once for the module."""
+    path = tmp_path_factory.mktemp("analytics") / "analytics.duckdb"
+    build_snapshot(data.engine, path)
+    database = open_snapshot(path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def warehouse(snapshot, data) -> Warehouse:
+    return Warehouse(snapshot.cursor(), data.engine)
+
+
 # ------------------------------------------------------------------ filter combinations
 CASES: dict[str, Callable[[Data], Filters]] = {
     "everything": lambda d: Filters(),
@@ -180,6 +198,11 @@ CASES: dict[str, Callable[[Data], Filters]] = {
     "saved segment": lambda d: Filters(segment_id=d.segment_id),
     "country outside the scope": lambda d: Filters(countries=("Canada",)).with_scope(("Australia",)),
     "before the data": lambda d: Filters(dt.date(2019, 1, 1), dt.date(2019, 6, 30)),
+    # Ends inside a month: the partial months come from the orders, whole ones from the roll-ups.
+    "mid-month to mid-month": lambda d: Filters(dt.date(d.last_year - 1, 3, 17), dt.date(d.last_year, 8, 9)),
+    "ten days": lambda d: Filters(dt.date(d.last_year, 5, 11), dt.date(d.last_year, 5, 20)),
+    "from mid-month, one country": lambda d: Filters(start=dt.date(d.last_year - 2, 10, 15), countries=("Australia",)),
+    "up to mid-month": lambda d: Filters(end=dt.date(d.last_year - 1, 6, 14)),
 }
 EMPTY_CASES = ("country outside the scope", "before the data")
 
@@ -362,6 +385,7 @@ def _expected_cohorts(data: Data, filters: Filters) -> pd.DataFrame:
 def _expected_top(data: Data, filters: Filters) -> pd.DataFrame:
     """Every buyer of the period, highest revenue first."""
     per_customer = _sums(_orders(data, filters), "customer_id").join(data.customers).reset_index()
+    per_customer["last_order"] = per_customer["last_order"].dt.normalize()  # the day of the last order
     ranked = per_customer.sort_values(["revenue", "customer_id"], ascending=[False, True])
     return ranked[["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment",
                 "orders", "revenue", "last_order"]]
@@ -415,8 +439,8 @@ def test_period_of_fills_open_ends_from_the_data(data, connection):
 
 
 # ------------------------------------------------------------------ KPIs
-def test_kpis_of_the_period_and_the_previous_one(data, connection, filters):
-    report = kpi_report(connection, filters, _options(connection, filters))
+def test_kpis_of_the_period_and_the_previous_one(data, connection, warehouse, filters):
+    report = kpi_report(warehouse, filters, _options(connection, filters))
     start, end = _span(data, filters)
     assert (report.period.start, report.period.end) == (start.date(), end.date())
     assert report.churn_days == DEFAULT_CHURN_DAYS
@@ -430,87 +454,94 @@ def test_kpis_of_the_period_and_the_previous_one(data, connection, filters):
         assert_kpis_match(report.previous, facts, data)
 
 
-def test_previous_period_only_when_the_data_covers_it(data, connection):
+def test_previous_period_only_when_the_data_covers_it(data, connection, warehouse):
     options = filter_options(connection, None)
-    assert kpi_report(connection, Filters(), options).previous is None
-    half = kpi_report(connection, CASES["first half of the last year"](data), options)
+    assert kpi_report(warehouse, Filters(), options).previous is None
+    half = kpi_report(warehouse, CASES["first half of the last year"](data), options)
     assert half.previous is not None and half.previous.customers > 0
     assert half.previous_period.days == half.period.days
     assert half.previous_period.end == half.period.start - dt.timedelta(days=1)
 
 
 @pytest.mark.parametrize("case", ["everything", "first half of the last year"])
-def test_churn_days_decide_who_churned(data, connection, case):
+def test_churn_days_decide_who_churned(data, connection, warehouse, case):
     filters = CASES[case](data)
     options = filter_options(connection, None)
     start, end = _span(data, filters)
     churned = {}
     for days in (30, DEFAULT_CHURN_DAYS, 365):
-        current = kpi_report(connection, filters, options, churn_days=days).current
+        current = kpi_report(warehouse, filters, options, churn_days=days).current
         assert_kpis_match(current, _period_facts(data, filters, start, end, days), data)
         churned[days] = current.churned
     assert churned[30] > churned[DEFAULT_CHURN_DAYS] > churned[365] > 0
 
 
 
-def test_without_any_data_every_service_answers_empty(connection):
+def test_without_any_data_every_service_answers_empty(connection, warehouse):
     filters = Filters()
-    assert kpi_report(connection, filters, NO_DATA) is None
-    frames = [breakdown(connection, filters, NO_DATA, dimension) for dimension in Dimension] + [
-        top_cities(connection, filters, NO_DATA), leading_countries(connection, filters, NO_DATA),
-        country_growth(connection, filters, NO_DATA), cohort_retention(connection, filters, NO_DATA),
-        top_customers(connection, filters, NO_DATA)]
-    months = monthly(connection, filters, NO_DATA)
+    assert kpi_report(warehouse, filters, NO_DATA) is None
+    frames = [breakdown(warehouse, filters, NO_DATA, dimension) for dimension in Dimension] + [
+        top_cities(warehouse, filters, NO_DATA), leading_countries(warehouse, filters, NO_DATA),
+        country_growth(warehouse, filters, NO_DATA), cohort_retention(warehouse, filters, NO_DATA),
+        top_customers(warehouse, filters, NO_DATA)]
+    months = monthly(warehouse, filters, NO_DATA)
     assert all(frame.empty for frame in [*frames, months, seasonality(months), year_over_year(months)])
 
 
-def test_nps_counts_only_answers_inside_the_period(data, connection):
+def test_nps_counts_only_answers_inside_the_period(data, connection, tmp_path):
     """The open ends of the default period lie at the edges of the orders; answers beyond them stay outside."""
     customer_id = int(data.orders["customer_id"].iloc[0])
     outside = [data.first_day - pd.Timedelta(days=3), data.last_day + pd.Timedelta(days=3, hours=12)]
-    connection.execute(insert(SurveyResponse), [
-        {"customer_id": customer_id, "answered_at": day.to_pydatetime(), "nps_score": 10} for day in outside])
+    with data.engine.begin() as writer:
+        added = writer.execute(insert(SurveyResponse).returning(SurveyResponse.id), [
+            {"customer_id": customer_id, "answered_at": day.to_pydatetime(), "nps_score": 10}
+            for day in outside]).scalars().all()
     try:
-        report = kpi_report(connection, Filters(), filter_options(connection, None))
+        build_snapshot(data.engine, tmp_path / "with-outside-answers.duckdb")
+        database = open_snapshot(tmp_path / "with-outside-answers.duckdb")
+        assert database.execute("SELECT count(*) FROM surveys").fetchone()[0] == len(data.surveys) + 2
+        report = kpi_report(Warehouse(database.cursor(), data.engine), Filters(), filter_options(connection, None))
+        database.close()
         inside = _within(data.surveys["answered_at"], *_span(data, Filters()))
         assert report.current.nps_responses == int(inside.sum())
     finally:
-        connection.rollback()
+        with data.engine.begin() as writer:
+            writer.execute(delete(SurveyResponse).where(SurveyResponse.id.in_(added)))
 
 
 # ------------------------------------------------------------------ breakdowns
 @pytest.mark.parametrize("dimension", list(Dimension), ids=lambda d: d.name)
-def test_breakdown(data, connection, filters, dimension):
-    actual = breakdown(connection, filters, _options(connection, filters), dimension)
+def test_breakdown(data, connection, warehouse, filters, dimension):
+    actual = breakdown(warehouse, filters, _options(connection, filters), dimension)
     assert_frames_equal(actual, _expected_breakdown(data, filters, dimension))
 
 
-def test_top_cities(data, connection, filters):
+def test_top_cities(data, connection, warehouse, filters):
     totals = _totals(_orders(data, filters), ["city", "country"])
     ranked = totals.dropna(subset=["city"]).sort_values(["revenue", "city"], ascending=[False, True])
     expected = ranked[["city", "country", "customers", "orders", "revenue", *SHARES]]
     options = _options(connection, filters)
     for limit in (3, 10):
-        assert_frames_equal(top_cities(connection, filters, options, limit=limit), expected.head(limit))
+        assert_frames_equal(top_cities(warehouse, filters, options, limit=limit), expected.head(limit))
 
 
-def test_leading_countries(data, connection, filters):
+def test_leading_countries(data, connection, warehouse, filters):
     revenue = _orders(data, filters).groupby(["family_status", "country"], dropna=False)["amount"].sum()
     frame = revenue.rename("revenue").reset_index()
     frame["share"] = frame["revenue"] / frame.groupby("family_status")["revenue"].transform("sum")
     expected = (frame.sort_values(["family_status", "revenue"], ascending=[True, False])
                 .groupby("family_status").head(3))
-    assert_frames_equal(leading_countries(connection, filters, _options(connection, filters)), expected)
+    assert_frames_equal(leading_countries(warehouse, filters, _options(connection, filters)), expected)
 
 
-def test_country_growth(data, connection, filters):
-    actual = country_growth(connection, filters, _options(connection, filters))
+def test_country_growth(data, connection, warehouse, filters):
+    actual = country_growth(warehouse, filters, _options(connection, filters))
     assert_frames_equal(actual, _expected_growth(data, filters))
 
 
 # ------------------------------------------------------------------ trends and cohorts
-def test_monthly_seasonality_and_year_over_year(data, connection, filters):
-    months = monthly(connection, filters, _options(connection, filters))
+def test_monthly_seasonality_and_year_over_year(data, connection, warehouse, filters):
+    months = monthly(warehouse, filters, _options(connection, filters))
     expected = _expected_monthly(data, filters)
     assert_frames_equal(months, expected[["month", "revenue", "orders", "customers"]])
 
@@ -525,16 +556,16 @@ def test_monthly_seasonality_and_year_over_year(data, connection, filters):
     assert_frames_equal(year_over_year(months), yoy)
 
 
-def test_cohort_retention(data, connection, filters):
-    actual = cohort_retention(connection, filters, _options(connection, filters))
+def test_cohort_retention(data, connection, warehouse, filters):
+    actual = cohort_retention(warehouse, filters, _options(connection, filters))
     assert_frames_equal(actual, _expected_cohorts(data, filters))
 
 
 # ------------------------------------------------------------------ customers
-def test_top_customers(data, connection, filters):
+def test_top_customers(data, connection, warehouse, filters):
     options, expected = _options(connection, filters), _expected_top(data, filters)
     for limit in (3, 25):
-        actual = top_customers(connection, filters, options, limit=limit)
+        actual = top_customers(warehouse, filters, options, limit=limit)
         assert_frames_equal(actual, expected.head(limit))
         assert actual["revenue"].is_monotonic_decreasing
 
@@ -584,15 +615,15 @@ def test_customer_detail_respects_the_scope(data, connection):
 
 
 # ------------------------------------------------------------------ insights
-def _facts(connection: Connection, filters: Filters) -> PerformanceFacts:
+def _facts(connection: Connection, warehouse: Warehouse, filters: Filters) -> PerformanceFacts:
     options = _options(connection, filters)
 
     def split(dimension: Dimension) -> pd.DataFrame:
-        return breakdown(connection, filters, options, dimension)
+        return breakdown(warehouse, filters, options, dimension)
 
-    return PerformanceFacts(kpi_report(connection, filters, options), split(Dimension.AGE_BRACKET),
+    return PerformanceFacts(kpi_report(warehouse, filters, options), split(Dimension.AGE_BRACKET),
                             split(Dimension.PROFILE), split(Dimension.GENDER), split(Dimension.FAMILY_STATUS),
-                            country_growth(connection, filters, options))
+                            country_growth(warehouse, filters, options))
 
 
 def _first_mentioned(text: str, names) -> str | None:
@@ -602,9 +633,9 @@ def _first_mentioned(text: str, names) -> str | None:
 
 
 @pytest.mark.parametrize("case", ["everything", "one country", "first half of the last year", "men 41-50"])
-def test_insights_name_the_leaders_pandas_finds(data, connection, case):
+def test_insights_name_the_leaders_pandas_finds(data, connection, warehouse, case):
     filters = CASES[case](data)
-    text = " ".join(insights(_facts(connection, filters)))
+    text = " ".join(insights(_facts(connection, warehouse, filters)))
     orders = _orders(data, filters)
     top_profile = orders.groupby("profile")["amount"].sum().idxmax()
     assert _first_mentioned(text, PROFILES) == top_profile
@@ -615,8 +646,8 @@ def test_insights_name_the_leaders_pandas_finds(data, connection, case):
     assert _first_mentioned(text, ("Female", "Male", "Other", UNKNOWN)) == top_gender
 
 
-def test_insights_follow_the_filters(data, connection):
-    sentences = {case: insights(_facts(connection, CASES[case](data)))
+def test_insights_follow_the_filters(data, connection, warehouse):
+    sentences = {case: insights(_facts(connection, warehouse, CASES[case](data)))
                  for case in ("everything", "one country", "men 41-50")}
     assert all(4 <= len(found) <= 6 for found in sentences.values()), sentences
     assert len({tuple(found) for found in sentences.values()}) == len(sentences)
@@ -624,18 +655,18 @@ def test_insights_follow_the_filters(data, connection):
 
 # ------------------------------------------------------------------ empty selections
 @pytest.mark.parametrize("case", EMPTY_CASES)
-def test_empty_selections_give_zeros_and_empty_frames(data, connection, case):
+def test_empty_selections_give_zeros_and_empty_frames(data, connection, warehouse, case):
     filters = CASES[case](data)
     options = _options(connection, filters)
-    report = kpi_report(connection, filters, options)
+    report = kpi_report(warehouse, filters, options)
     assert (report.current.customers, report.current.orders, report.current.revenue) == (0, 0, 0.0)
     assert report.current.average_age is None and report.current.nps is None
     assert report.current.average_order_value is None and report.current.repeat_rate is None
-    frames = [breakdown(connection, filters, options, dimension) for dimension in Dimension] + [
-        top_cities(connection, filters, options), leading_countries(connection, filters, options),
-        country_growth(connection, filters, options), monthly(connection, filters, options),
-        cohort_retention(connection, filters, options),
-        top_customers(connection, filters, options)]
+    frames = [breakdown(warehouse, filters, options, dimension) for dimension in Dimension] + [
+        top_cities(warehouse, filters, options), leading_countries(warehouse, filters, options),
+        country_growth(warehouse, filters, options), monthly(warehouse, filters, options),
+        cohort_retention(warehouse, filters, options),
+        top_customers(warehouse, filters, options)]
     assert all(frame.empty for frame in frames)
-    assert year_over_year(monthly(connection, filters, options)).empty
-    assert insights(_facts(connection, filters)) == []
+    assert year_over_year(monthly(warehouse, filters, options)).empty
+    assert insights(_facts(connection, warehouse, filters)) == []

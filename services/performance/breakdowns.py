@@ -5,11 +5,13 @@ import datetime as dt
 from enum import Enum
 
 import pandas as pd
-from sqlalchemy import Connection, case, func
 
+from services.analytics.measures import sales
+from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
+from services.performance.cube import cells, period_cube
 from services.rules import AGE_BRACKET_LABELS, FAMILY_STATUSES, PROFILES, UNKNOWN
-from services.selection import S, T, Period, customer_totals, orders_of, period_of, with_totals
+from services.selection import Period, period_of
 
 COLUMNS = ["customers", "orders", "revenue"]
 GROWTH_DAYS = 365
@@ -25,65 +27,60 @@ class Dimension(Enum):
     COUNTRY = ("country", None)
 
     @property
-    def column(self):
-        return S[self.value[0]]
+    def column(self) -> str:
+        return self.value[0]
 
     @property
     def order(self) -> tuple[str, ...] | None:
         return self.value[1]
 
 
-def breakdown(connection: Connection, filters: Filters, options: FilterOptions, dimension: Dimension) -> pd.DataFrame:
+def breakdown(warehouse: Warehouse, filters: Filters, options: FilterOptions, dimension: Dimension) -> pd.DataFrame:
     """One row per value of `dimension` with buyers: customers, orders, revenue, revenue share.
 
     Dimensions with a natural order keep it; the others are sorted by revenue, largest first.
     """
-    period = period_of(filters, options)
-    if period is None:
-        return _empty(dimension.value[0])
-    frame = _aggregate(connection, filters, period, dimension.column)
-    frame["key"] = frame["key"].fillna(UNKNOWN)
-    frame = frame.groupby("key", as_index=False, sort=False)[COLUMNS].sum()
+    cube = _cube(warehouse, filters, options)
+    if cube is None:
+        return _empty(dimension.column)
+    keys = cube[dimension.column].fillna(UNKNOWN)
+    frame = cube.groupby(keys, sort=False)[COLUMNS].sum().rename_axis("key").reset_index()
     if dimension.order is not None:
         rank = {key: position for position, key in enumerate(dimension.order)}
-        frame = frame.sort_values("key", key=lambda keys: keys.map(lambda k: rank.get(k, len(rank))))
+        frame = frame.sort_values("key", key=lambda values: values.map(lambda k: rank.get(k, len(rank))))
     else:
         frame = frame.sort_values(["revenue", "key"], ascending=[False, True])
-    return _with_shares(frame.reset_index(drop=True)).rename(columns={"key": dimension.value[0]})
+    return _with_shares(frame.reset_index(drop=True)).rename(columns={"key": dimension.column})
 
 
-def top_cities(connection: Connection, filters: Filters, options: FilterOptions, limit: int = 10) -> pd.DataFrame:
+def top_cities(warehouse: Warehouse, filters: Filters, options: FilterOptions, limit: int = 10) -> pd.DataFrame:
     """The cities with the most revenue in the period: city, country, customers, orders, revenue, share."""
-    period = period_of(filters, options)
-    if period is None:
+    cube = _cube(warehouse, filters, options)
+    if cube is None:
         return _empty("city", "country")
-    totals = _aggregate(connection, filters, period, S.city, S.country)
-    frame = _with_shares(totals.rename(columns={"key": "city", "key2": "country"}))
-    return frame.dropna(subset=["city"]).sort_values(["revenue", "city"], ascending=[False, True]).head(limit).reset_index(drop=True)
+    frame = _with_shares(cube.groupby(["city", "country"], dropna=False)[COLUMNS].sum().reset_index())
+    frame = frame.dropna(subset=["city"]).sort_values(["revenue", "city"], ascending=[False, True])
+    return frame.head(limit).reset_index(drop=True)
 
 
-def leading_countries(connection: Connection, filters: Filters, options: FilterOptions, limit: int = 3) -> pd.DataFrame:
+def leading_countries(warehouse: Warehouse, filters: Filters, options: FilterOptions, limit: int = 3) -> pd.DataFrame:
     """Per family status, the countries with the most revenue: family_status, country, revenue, share within the group."""
-    period = period_of(filters, options)
-    if period is None:
+    cube = _cube(warehouse, filters, options)
+    if cube is None:
         return pd.DataFrame(columns=["family_status", "country", "revenue", "share"])
-    frame = _aggregate(connection, filters, period, S.family_status, S.country).rename(
-        columns={"key": "family_status", "key2": "country"})
+    frame = cube.groupby(["family_status", "country"], dropna=False)["revenue"].sum().reset_index()
     frame["share"] = frame["revenue"] / frame.groupby("family_status")["revenue"].transform("sum")
     frame = frame.sort_values(["family_status", "revenue"], ascending=[True, False])
-    return frame.groupby("family_status").head(limit)[["family_status", "country", "revenue", "share"]].reset_index(drop=True)
+    return frame.groupby("family_status").head(limit).reset_index(drop=True)
 
 
-def _aggregate(connection: Connection, filters: Filters, period: Period, *keys) -> pd.DataFrame:
-    labels = ["key", "key2"][: len(keys)]
-    totals = customer_totals(filters, period)
-    query = with_totals(
-        totals, *(key.label(label) for key, label in zip(keys, labels)),
-        func.count().label("customers"), func.sum(totals.c.orders).label("orders"),
-        func.sum(totals.c.revenue).label("revenue"),
-    ).group_by(*keys)
-    frame = pd.DataFrame(connection.execute(query).all(), columns=[*labels, *COLUMNS])
-    return frame.astype({"customers": "int64", "orders": "int64", "revenue": "float64"})
+def _cube(warehouse: Warehouse, filters: Filters, options: FilterOptions) -> pd.DataFrame | None:
+    """The period's cube, or None when there is no data or nobody bought."""
+    period = period_of(filters, options)
+    if period is None:
+        return None
+    cube = period_cube(warehouse, filters, period)
+    return cube if len(cube) else None
 
 
 def _with_shares(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +94,7 @@ def _empty(*names: str) -> pd.DataFrame:
     return pd.DataFrame(columns=[*names, *COLUMNS, "customer_share", "revenue_share"])
 
 
-def country_growth(connection: Connection, filters: Filters, options: FilterOptions) -> pd.DataFrame:
+def country_growth(warehouse: Warehouse, filters: Filters, options: FilterOptions) -> pd.DataFrame:
     """Revenue per country in the last 12 months of the period against the 12 months before.
 
     Columns: country, revenue, previous, change (fraction); empty when the data does not
@@ -111,14 +108,13 @@ def country_growth(connection: Connection, filters: Filters, options: FilterOpti
     earlier = recent.previous()
     if not earlier.covered_by(options):
         return pd.DataFrame(columns=columns)
-    window = Period(earlier.start, recent.end, open_end=period.open_end)
-    query = orders_of(
-        filters, window, S.country,
-        func.sum(case((recent.contains(T.ordered_at), T.amount), else_=0.0)),
-        func.sum(case((earlier.contains(T.ordered_at), T.amount), else_=0.0)),
-        with_summary=True,
-    ).group_by(S.country)
-    frame = pd.DataFrame(connection.execute(query).all(), columns=columns[:3]).dropna(subset=["country"])
-    frame = frame.astype({"revenue": "float64", "previous": "float64"})
+    frame = pd.DataFrame({"revenue": _revenue_by_country(warehouse, filters, recent),
+                          "previous": _revenue_by_country(warehouse, filters, earlier)})
+    frame = frame.fillna(0.0).rename_axis("country").reset_index()
     frame = frame[frame["previous"] > 0].assign(change=lambda f: f["revenue"] / f["previous"] - 1.0)
-    return frame.sort_values(["change", "country"], ascending=[False, True]).reset_index(drop=True)
+    return frame.sort_values(["change", "country"], ascending=[False, True]).reset_index(drop=True)[columns]
+
+
+def _revenue_by_country(warehouse: Warehouse, filters: Filters, period: Period) -> pd.Series:
+    money = sales(warehouse, warehouse.selection(filters), period, ("cell",))
+    return money.merge(cells(warehouse), on="cell").groupby("country")["revenue"].sum()

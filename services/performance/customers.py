@@ -6,35 +6,60 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from services.analytics.warehouse import Selection, Warehouse
 from services.filters import FilterOptions, Filters
-from services.models import Branch, Coupon, CouponEvent, Customer, CustomerSummary, SurveyResponse
-from services.selection import S, T, customer_totals, period_of
+from services.models import Branch, Coupon, CouponEvent, Customer, CustomerSummary, SurveyResponse, Transaction
+from services.selection import Period, period_of
 from services.sql_functions import month_parts, month_starts
 
 TOP_SIZES = (10, 25, 50, 100)
 TOP_COLUMNS = ["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment",
                "orders", "revenue", "last_order"]
+TOP_CANDIDATES = 20  # customers ranked first per place asked for, by revenue overall
 C = Customer.__table__.c
+S = CustomerSummary.__table__.c
+T = Transaction.__table__.c
 
 
-def top_customers(connection: Connection, filters: Filters, options: FilterOptions, limit: int = 10) -> pd.DataFrame:
-    """The `limit` customers with the most revenue in the period, ties broken by customer id."""
+def top_customers(warehouse: Warehouse, filters: Filters, options: FilterOptions, limit: int = 10) -> pd.DataFrame:
+    """The `limit` customers with the most revenue in the period, ties broken by customer id.
+
+    `last_order` is the day of the customer's last order in the period.
+    """
     period = period_of(filters, options)
     if period is None:
         return pd.DataFrame(columns=TOP_COLUMNS)
-    totals = customer_totals(filters, period)
-    per_customer = (select(totals).order_by(totals.c.revenue.desc(), totals.c.customer_id).limit(limit)
-                    .subquery("top"))
-    query = (
-        select(per_customer.c.customer_id, C.external_id, C.name, S.country, S.city, S.profile, S.rfm_segment,
-               per_customer.c.orders, per_customer.c.revenue, per_customer.c.last_order)
-        .join_from(per_customer, Customer.__table__, C.id == per_customer.c.customer_id)
-        .join(CustomerSummary.__table__, S.customer_id == per_customer.c.customer_id)
-        .order_by(per_customer.c.revenue.desc(), per_customer.c.customer_id)
-    )
-    frame = pd.DataFrame(connection.execute(query).all(), columns=TOP_COLUMNS)
+    selection = warehouse.selection(filters)
+    if period.open_start and period.open_end:
+        ranked = warehouse.frame(
+            f"SELECT customer_id, orders, revenue, last_day AS last_order FROM customers "
+            f"WHERE orders > 0 AND {selection.where()} ORDER BY revenue DESC, customer_id LIMIT {int(limit)}")
+    else:
+        ranked = _top_in_period(warehouse, selection, period, int(limit))
+    names = warehouse.frame(
+        "SELECT customer_id, external_id, name, country, city, profile, rfm_segment FROM customers "
+        "WHERE list_contains($ids, customer_id)", {"ids": ranked["customer_id"].astype(int).tolist()})
+    frame = ranked.merge(names, on="customer_id", how="left")[TOP_COLUMNS]
     frame["last_order"] = pd.to_datetime(frame["last_order"])
-    return frame.astype({"orders": "int64", "revenue": "float64"})
+    return frame.astype({"customer_id": "int64", "orders": "int64", "revenue": "float64"})
+
+
+def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, limit: int) -> pd.DataFrame:
+    """Ranks the customers with the most revenue overall first: nobody else can beat the result
+    once its last entry earns more in the period than they earned in total (amounts are never
+    negative). Otherwise, every buyer of the period is ranked."""
+    sums = ("SELECT customer_id, count(*) AS orders, sum(amount) AS revenue, max(day) AS last_order FROM orders "
+            "WHERE day BETWEEN $start AND $end AND {condition} GROUP BY customer_id "
+            "ORDER BY revenue DESC, customer_id LIMIT {limit}")
+    params = {"start": period.start, "end": period.end}
+    candidates = f"SELECT customer_id FROM customers WHERE orders > 0 AND {selection.where()} " \
+                 f"ORDER BY revenue DESC, customer_id LIMIT {TOP_CANDIDATES * limit}"
+    bound = warehouse.row(f"SELECT min(revenue), count(*) FROM customers WHERE customer_id IN ({candidates})")
+    ranked = warehouse.frame(sums.format(condition=f"customer_id IN ({candidates})", limit=limit), params)
+    everyone_ranked = bound[1] < TOP_CANDIDATES * limit
+    if everyone_ranked or (len(ranked) == limit and ranked["revenue"].iloc[-1] > bound[0]):
+        return ranked
+    return warehouse.frame(sums.format(condition=selection.where(), limit=limit), params)
 
 
 @dataclass(frozen=True)

@@ -2,30 +2,28 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, distinct, func
 
+from services.analytics.measures import sales
+from services.analytics.months import month_start
+from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
-from services.selection import T, orders_of, period_of
-from services.sql_functions import month_parts, month_starts
+from services.selection import period_of
 
 MONTHLY_COLUMNS = ["month", "revenue", "orders", "customers"]
 
 
-def monthly(connection: Connection, filters: Filters, options: FilterOptions) -> pd.DataFrame:
+def monthly(warehouse: Warehouse, filters: Filters, options: FilterOptions) -> pd.DataFrame:
     """One row per calendar month with orders: month (first day), revenue, orders, active customers."""
     period = period_of(filters, options)
     if period is None:
         return _empty()
-    year, month = month_parts(T.ordered_at)
-    query = orders_of(
-        filters, period, year.label("year"), month.label("month"), func.sum(T.amount),
-        func.count(), func.count(distinct(T.customer_id)),
-    ).group_by(year, month).order_by(year, month)
-    rows = pd.DataFrame(connection.execute(query).all(), columns=["year", "month", "revenue", "orders", "customers"])
+    rows = sales(warehouse, warehouse.selection(filters), period, ("month",))
+    rows = rows[rows["orders"] > 0].sort_values("month")
     if rows.empty:
         return _empty()
-    frame = rows.assign(month=month_starts(rows["year"], rows["month"]))[MONTHLY_COLUMNS]
-    return frame.astype({"revenue": "float64", "orders": "int64", "customers": "int64"})
+    frame = rows.assign(month=pd.to_datetime([month_start(int(number)) for number in rows["month"]]),
+                        customers=rows["month_customers"])[MONTHLY_COLUMNS]
+    return frame.reset_index(drop=True)
 
 
 def _empty() -> pd.DataFrame:

@@ -1,0 +1,121 @@
+"""The building blocks every view is made of, read from the snapshot.
+
+- `sales`: orders, revenue and each month's distinct customers; additive, so whole months
+  come from the `monthly` roll-up and only the partial months at the ends from `orders`.
+- `buyers`: distinct customers (and repeat customers) of a period. An open end lets the
+  per-customer milestones answer (first, second, penultimate and last order day); a period
+  closed at both ends counts each customer's first order in it (no previous order since
+  its start), one scan of the period's orders.
+- `churn`, `nps`: the KPI inputs that are not sales.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from services.analytics.months import split_months
+from services.analytics.warehouse import Selection, Warehouse
+from services.selection import Period
+
+SALES_COLUMNS = ["orders", "revenue", "month_customers"]
+BUYER_COLUMNS = ["customers", "age_sum", "age_n", "repeaters"]
+NEW_IN_PERIOD = "(prev_day IS NULL OR prev_day < $start)"
+
+
+def planning_span(period: Period) -> tuple[dt.date, dt.date]:
+    """The period's days, open ends widened to whole months (there are no orders beyond them)."""
+    start = period.start.replace(day=1) if period.open_start else period.start
+    end = period.end
+    if period.open_end:
+        end = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return start, end
+
+
+def _group(by: tuple[str, ...]) -> tuple[str, str]:
+    keys = ", ".join(by)
+    return (f"{keys}, " if by else ""), (f"GROUP BY {keys}" if by else "")
+
+
+def _typed(frame: pd.DataFrame, counts: list[str], sums: list[str]) -> pd.DataFrame:
+    return frame.fillna({column: 0 for column in counts + sums}).astype(
+        {**{column: "int64" for column in counts}, **{column: "float64" for column in sums}})
+
+
+def sales(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per `by` (cell, city_id, month): orders, revenue, and month_customers (customers with an
+    order in that month within the period; additive over months only when grouped by month)."""
+    start, end = planning_span(period)
+    split = split_months(start, end, selection.rollups_usable)
+    select_keys, group_by = _group(by)
+    parts, params = [], {"start": start}
+    if split.has_months:
+        parts.append(f"SELECT {select_keys}orders, revenue, month_customers FROM monthly "
+                     f"WHERE month BETWEEN {split.first_month} AND {split.last_month} AND {selection.rollup_where()}")
+    if split.partial_days:
+        ranges = []
+        for index, (first, last) in enumerate(split.partial_days):
+            params[f"first{index}"], params[f"last{index}"] = first, last
+            ranges.append(f"day BETWEEN $first{index} AND $last{index}")
+        parts.append(
+            f"SELECT {select_keys}count(*) AS orders, sum(amount) AS revenue, count(*) FILTER "
+            f"(prev_day IS NULL OR prev_day < greatest($start, date_trunc('month', day))) AS month_customers "
+            f"FROM orders WHERE ({' OR '.join(ranges)}) AND {selection.where()} {group_by}")
+    if not parts:
+        return _typed(pd.DataFrame(columns=[*by, *SALES_COLUMNS]), ["orders", "month_customers"], ["revenue"])
+    query = (f"SELECT {select_keys}sum(orders) AS orders, sum(revenue) AS revenue, "
+             f"sum(month_customers) AS month_customers FROM ({' UNION ALL '.join(parts)}) {group_by}")
+    return _typed(warehouse.frame(query, params), ["orders", "month_customers"], ["revenue"])
+
+
+def buyers(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per `by` (cell, city_id): customers with an order in the period, the sum and count of
+    their known ages, and repeaters (customers with two or more orders in the period)."""
+    select_keys, group_by = _group(by)
+    params = {"start": period.start, "end": period.end}
+    milestones = {
+        (True, True): ("orders > 0", "orders >= 2"),
+        (False, True): ("last_day >= $start", "penultimate_day >= $start"),
+        (True, False): ("first_day <= $end", "second_day <= $end"),
+    }.get((period.open_start, period.open_end))
+    if milestones is not None:
+        active, repeat = milestones
+        query = (f"SELECT {select_keys}count(*) AS customers, sum(age) AS age_sum, count(age) AS age_n, "
+                 f"count(*) FILTER ({repeat}) AS repeaters FROM customers WHERE {active} AND {selection.where()} "
+                 f"{group_by}")
+    else:
+        # Each customer's first order in the period has no previous order since the start; its
+        # second has exactly one. Both have no order two back since the start.
+        query = (f"SELECT {select_keys}count(*) FILTER {NEW_IN_PERIOD} AS customers, "
+                 f"sum(age) FILTER {NEW_IN_PERIOD} AS age_sum, count(age) FILTER {NEW_IN_PERIOD} AS age_n, "
+                 f"count(*) FILTER (prev_day >= $start) AS repeaters FROM orders "
+                 f"WHERE day BETWEEN $start AND $end AND (prev2_day IS NULL OR prev2_day < $start) "
+                 f"AND {selection.where()} {group_by}")
+    frame = warehouse.frame(query, params)
+    return _typed(frame, ["customers", "age_n", "repeaters"], ["age_sum"])
+
+
+def churn(warehouse: Warehouse, selection: Selection, period: Period, days: int) -> tuple[int, int]:
+    """Customers with an order by the period's end, and those of them without one in its last `days` days."""
+    cutoff = period.end - dt.timedelta(days=days - 1)
+    base = warehouse.row(f"SELECT count(*) FROM customers WHERE first_day <= $end AND {selection.where()}",
+                         {"end": period.end})[0]
+    if period.open_end:
+        active = warehouse.row(f"SELECT count(*) FROM customers WHERE last_day >= $cutoff AND {selection.where()}",
+                               {"cutoff": cutoff})[0]
+    else:
+        active = warehouse.row(
+            f"SELECT count(*) FROM orders WHERE day BETWEEN $cutoff AND $end "
+            f"AND (prev_day IS NULL OR prev_day < $cutoff) AND {selection.where()}",
+            {"end": period.end, "cutoff": cutoff})[0]
+    return int(base), int(base - active)
+
+
+def nps(warehouse: Warehouse, selection: Selection, start: dt.date, end: dt.date,
+        promoter_min: int, detractor_max: int) -> tuple[int, int, int]:
+    """Answers from day `start` to day `end`: how many, promoters, detractors."""
+    row = warehouse.row(
+        f"SELECT count(*), count(*) FILTER (nps_score >= {int(promoter_min)}), "
+        f"count(*) FILTER (nps_score <= {int(detractor_max)}) FROM surveys "
+        f"WHERE day BETWEEN $start AND $end AND {selection.where()}", {"start": start, "end": end})
+    return int(row[0]), int(row[1]), int(row[2])

@@ -1,0 +1,67 @@
+-- The analytics snapshot, built from the staging tables raw_orders, raw_customers, raw_surveys.
+-- Months are numbered year * 12 + month - 1, so month differences are subtractions.
+
+-- Every distinct combination of the customer attributes the filters and breakdowns use.
+CREATE TABLE cells AS
+SELECT CAST(row_number() OVER (ORDER BY country, gender, age_bracket, family_status, profile) AS INTEGER) AS cell,
+       country, gender, age_bracket, family_status, profile
+FROM (SELECT DISTINCT country, gender, age_bracket, family_status, profile FROM raw_customers);
+
+CREATE TABLE cities AS
+SELECT CAST(row_number() OVER (ORDER BY country, city) AS INTEGER) AS city_id, city, country
+FROM (SELECT DISTINCT city, country FROM raw_customers);
+
+-- Each order with the days of its customer's previous two orders: a customer has an order
+-- in [a, b] exactly when one of its orders in [a, b] has no previous order on or after a.
+CREATE TEMP TABLE sequenced AS
+SELECT o.customer_id, CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE) AS day, o.amount,
+       row_number() OVER w AS seq,
+       CAST(lag(CAST(o.ordered_at AS TIMESTAMP)) OVER w AS DATE) AS prev_day,
+       CAST(lag(CAST(o.ordered_at AS TIMESTAMP), 2) OVER w AS DATE) AS prev2_day
+FROM raw_orders o
+WINDOW w AS (PARTITION BY o.customer_id ORDER BY CAST(o.ordered_at AS TIMESTAMP), o.id);
+
+CREATE TEMP TABLE milestones AS
+SELECT customer_id, count(*) AS orders, sum(amount) AS revenue, min(day) AS first_day, max(day) AS last_day,
+       min(day) FILTER (WHERE seq = 2) AS second_day, arg_max(prev_day, seq) AS penultimate_day
+FROM sequenced GROUP BY customer_id;
+
+CREATE TABLE customers AS
+SELECT r.customer_id, r.external_id, r.name, r.country, r.city, r.profile, r.rfm_segment,
+       cells.cell, cities.city_id, CAST(r.age AS SMALLINT) AS age,
+       coalesce(m.orders, 0) AS orders, coalesce(m.revenue, 0.0) AS revenue,
+       m.first_day, CAST(year(m.first_day) * 12 + month(m.first_day) - 1 AS SMALLINT) AS first_month,
+       m.second_day, m.penultimate_day, m.last_day
+FROM raw_customers r
+JOIN cells ON cells.country IS NOT DISTINCT FROM r.country AND cells.gender = r.gender
+          AND cells.age_bracket = r.age_bracket AND cells.family_status = r.family_status
+          AND cells.profile = r.profile
+JOIN cities ON cities.city IS NOT DISTINCT FROM r.city AND cities.country IS NOT DISTINCT FROM r.country
+LEFT JOIN milestones m USING (customer_id)
+ORDER BY r.customer_id;
+
+CREATE TABLE orders AS
+SELECT s.day, CAST(year(s.day) * 12 + month(s.day) - 1 AS SMALLINT) AS month, s.customer_id, s.amount,
+       c.cell, c.city_id, c.age, s.prev_day, s.prev2_day, c.first_day, c.first_month,
+       (s.prev_day IS NULL OR s.prev_day < date_trunc('month', s.day)) AS first_in_month
+FROM sequenced s JOIN customers c USING (customer_id)
+ORDER BY s.day, s.customer_id;
+
+-- Full calendar months are read from these roll-ups; partial months from `orders`.
+CREATE TABLE monthly AS
+SELECT cell, city_id, month, count(*) AS orders, sum(amount) AS revenue,
+       count(*) FILTER (WHERE first_in_month) AS month_customers
+FROM orders GROUP BY cell, city_id, month ORDER BY month, cell, city_id;
+
+CREATE TABLE cohort_months AS
+SELECT cell, first_month, month, count(*) AS customers
+FROM orders WHERE first_in_month GROUP BY cell, first_month, month ORDER BY first_month, month, cell;
+
+CREATE TABLE surveys AS
+SELECT CAST(CAST(r.answered_at AS TIMESTAMP) AS DATE) AS day, r.customer_id, c.cell, r.nps_score
+FROM raw_surveys r JOIN customers c USING (customer_id)
+ORDER BY day;
+
+DROP TABLE raw_orders;
+DROP TABLE raw_customers;
+DROP TABLE raw_surveys;

@@ -1,0 +1,120 @@
+"""The analytics snapshot: a read-only DuckDB file built from the SQL database after each refresh.
+
+SQLite or PostgreSQL stay the system of record. The dashboards read a columnar copy laid
+out for them, one file per data version (`analytics-v{N}.duckdb`), written to a temporary
+name and renamed into place, so every worker process can open it read-only while a newer
+one is being built. Tables (see `schema.sql` for the details):
+
+- `customers`: one row per customer with its attribute cell, city, age and order milestones;
+- `cells`, `cities`: the distinct attribute combinations and cities, numbered;
+- `orders`: every order with its customer's cell and the days of the customer's previous
+  two orders, sorted by day, which turns distinct-customer counts into sums;
+- `monthly`, `cohort_months`: roll-ups of `orders` by cell and calendar month;
+- `surveys`: NPS answers with the customer's cell.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from services.refresh import current_version
+
+SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+CHUNK_ROWS = 500_000
+KEEP_VERSIONS = 2  # the current snapshot and the one before, which workers may still have open
+
+# What is copied from the SQL database, by staging table. Timestamps travel as text or
+# datetimes, whichever the driver gives, and are cast by DuckDB.
+SOURCES = {
+    "raw_orders": ("SELECT id, customer_id, ordered_at, amount FROM transactions",
+                   "id BIGINT, customer_id INTEGER, ordered_at VARCHAR, amount DOUBLE"),
+    "raw_customers": (
+        "SELECT s.customer_id, c.external_id, c.name, s.gender, s.country, s.city, s.age, s.age_bracket,"
+        " s.family_status, s.profile, s.rfm_segment FROM customer_summary s JOIN customers c ON c.id = s.customer_id",
+        "customer_id INTEGER, external_id VARCHAR, name VARCHAR, gender VARCHAR, country VARCHAR, city VARCHAR,"
+        " age INTEGER, age_bracket VARCHAR, family_status VARCHAR, profile VARCHAR, rfm_segment VARCHAR"),
+    "raw_surveys": ("SELECT customer_id, answered_at, nps_score FROM survey_responses",
+                    "customer_id INTEGER, answered_at VARCHAR, nps_score INTEGER"),
+}
+
+
+def snapshot_path(directory: Path, version: int) -> Path:
+    return Path(directory) / f"analytics-v{version}.duckdb"
+
+
+def ensure_snapshot(engine: Engine, directory: Path) -> Path:
+    """The snapshot of the database's current data version, built first if missing.
+
+    Processes that find it missing wait for one another on a lock file, so it is built once.
+    """
+    with engine.connect() as connection:
+        version = current_version(connection)
+    path = snapshot_path(directory, version)
+    if path.exists():
+        return path
+    with _lock(Path(directory)):
+        if not path.exists():
+            build_snapshot(engine, path)
+            _remove_old_snapshots(Path(directory), version)
+    return path
+
+
+def build_snapshot(engine: Engine, path: Path, memory_limit: str = "2GB") -> None:
+    """Copy the SQL data into a new DuckDB file at `path` (atomically: written aside, then renamed)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    database = duckdb.connect(str(partial), config={"memory_limit": memory_limit, "threads": os.cpu_count() or 1})
+    database.execute("SET enable_progress_bar = false")
+    try:
+        with engine.connect() as connection:
+            for table, (query, columns) in SOURCES.items():
+                database.execute(f"CREATE TABLE {table} ({columns})")
+                for chunk in _chunks(connection, query, [column.split()[0] for column in columns.split(",")]):
+                    database.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+        database.execute(SCHEMA)
+        database.execute("CHECKPOINT")
+    except BaseException:
+        database.close()
+        partial.unlink(missing_ok=True)
+        raise
+    database.close()
+    os.replace(partial, path)
+
+
+def open_snapshot(path: Path, memory_limit: str = "256MB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; use `.cursor()` per thread."""
+    return duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit, "threads": threads})
+
+
+def _chunks(connection: Connection, query: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The query's rows in frames of `CHUNK_ROWS`, streamed (server-side cursor on PostgreSQL)."""
+    result = connection.execution_options(stream_results=True).exec_driver_sql(query)
+    while rows := result.fetchmany(CHUNK_ROWS):
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        yield frame.astype({column: "string" for column in columns if column.endswith("_at")})
+
+
+@contextmanager
+def _lock(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_old_snapshots(directory: Path, version: int) -> None:
+    """Delete snapshots older than the last `KEEP_VERSIONS` (open handles keep their file until closed)."""
+    for old in directory.glob("analytics-v*.duckdb"):
+        number = old.stem.removeprefix("analytics-v")
+        if number.isdigit() and int(number) <= version - KEEP_VERSIONS:
+            old.unlink(missing_ok=True)
