@@ -670,3 +670,16 @@ def test_empty_selections_give_zeros_and_empty_frames(data, connection, warehous
     assert all(frame.empty for frame in frames)
     assert year_over_year(monthly(warehouse, filters, options)).empty
     assert insights(_facts(connection, warehouse, filters)) == []
+
+
+@pytest.mark.parametrize("candidates, most", [(1, 100_000), (1, 0)], ids=["second round", "every buyer"])
+def test_top_customers_in_every_ranking_round(data, connection, warehouse, monkeypatch, candidates, most):
+    """Too few candidates at first: the contenders are ranked next, or every buyer past `MAX_CONTENDERS`."""
+    from services.performance import customers
+
+    monkeypatch.setattr(customers, "TOP_CANDIDATES", candidates)
+    monkeypatch.setattr(customers, "MAX_CONTENDERS", most)
+    for case in ("first half of the last year", "mid-month to mid-month", "from mid-month, one country"):
+        filters = CASES[case](data)
+        actual = top_customers(warehouse, filters, _options(connection, filters), limit=5)
+        assert_frames_equal(actual, _expected_top(data, filters).head(5))

@@ -98,16 +98,17 @@ def buyers(warehouse: Warehouse, selection: Selection, period: Period, by: tuple
 def churn(warehouse: Warehouse, selection: Selection, period: Period, days: int) -> tuple[int, int]:
     """Customers with an order by the period's end, and those of them without one in its last `days` days."""
     cutoff = period.end - dt.timedelta(days=days - 1)
-    base = warehouse.row(f"SELECT count(*) FROM customers WHERE first_day <= $end AND {selection.where()}",
-                         {"end": period.end})[0]
-    if period.open_end:
-        active = warehouse.row(f"SELECT count(*) FROM customers WHERE last_day >= $cutoff AND {selection.where()}",
-                               {"cutoff": cutoff})[0]
+    params = {"end": period.end, "cutoff": cutoff}
+    if period.open_end:  # every order lies before the end: the last order day answers
+        base, active = warehouse.row(
+            f"SELECT count(*), count(*) FILTER (last_day >= $cutoff) FROM customers "
+            f"WHERE first_day <= $end AND {selection.where()}", params)
     else:
+        base = warehouse.row(f"SELECT count(*) FROM customers WHERE first_day <= $end AND {selection.where()}",
+                             params)[0]
         active = warehouse.row(
             f"SELECT count(*) FROM orders WHERE day BETWEEN $cutoff AND $end "
-            f"AND (prev_day IS NULL OR prev_day < $cutoff) AND {selection.where()}",
-            {"end": period.end, "cutoff": cutoff})[0]
+            f"AND (prev_day IS NULL OR prev_day < $cutoff) AND {selection.where()}", params)[0]
     return int(base), int(base - active)
 
 

@@ -94,11 +94,16 @@ def open_snapshot(path: Path, memory_limit: str = "256MB", threads: int = 2) -> 
 
 
 def _chunks(connection: Connection, query: str, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """The query's rows in frames of `CHUNK_ROWS`, streamed (server-side cursor on PostgreSQL)."""
-    result = connection.execution_options(stream_results=True).exec_driver_sql(query)
-    while rows := result.fetchmany(CHUNK_ROWS):
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        yield frame.astype({column: "string" for column in columns if column.endswith("_at")})
+    """The query's rows in frames of `CHUNK_ROWS`, through the driver's own cursor (rows as plain
+    tuples are several times faster to frame than SQLAlchemy rows); server-side on PostgreSQL."""
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor(name="analytics_snapshot") if connection.dialect.name == "postgresql" else driver.cursor()
+    try:
+        cursor.execute(query)
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            yield pd.DataFrame(rows, columns=columns)
+    finally:
+        cursor.close()
 
 
 @contextmanager

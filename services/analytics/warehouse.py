@@ -48,19 +48,21 @@ class Warehouse:
         return self.memo(("selection", filters), lambda: self._selection(filters))
 
     def _selection(self, filters: Filters) -> "Selection":
-        cells = None
-        conditions = [("country", filters.scope), ("country", filters.countries or None),
-                      ("gender", filters.genders or None), ("age_bracket", filters.age_brackets or None)]
-        wanted = [(column, list(values)) for column, values in conditions if values is not None]
-        if wanted:
-            where = " AND ".join(f"list_contains($values{i}, {column})" for i, (column, _) in enumerate(wanted))
-            params = {f"values{i}": values for i, (_, values) in enumerate(wanted)}
-            cells = tuple(int(cell) for (cell,) in self.snapshot.execute(
-                f"SELECT cell FROM cells WHERE {where} ORDER BY cell", params).fetchall())
+        countries = filters.countries or None
+        if filters.scope is not None:  # the scope always applies; chosen countries outside it select nobody
+            countries = tuple(country for country in (filters.countries or filters.scope) if country in filters.scope)
+        wanted = (("country_code", "country", countries), ("gender_code", "gender", filters.genders or None),
+                  ("age_code", "age_bracket", filters.age_brackets or None))
+        codes = tuple((code, self._codes(code, attribute, values))
+                      for code, attribute, values in wanted if values is not None)
         if filters.segment_id is not None:
-            members = self._segment_members(filters.segment_id)
-            self.snapshot.register("segment_members", members)
-        return Selection(cells, filters.segment_id is not None)
+            self.snapshot.register("segment_members", self._segment_members(filters.segment_id))
+        return Selection(codes, filters.segment_id is not None)
+
+    def _codes(self, code: str, attribute: str, values: tuple[str, ...]) -> tuple[int, ...]:
+        rows = self.snapshot.execute(f"SELECT DISTINCT {code} FROM cells WHERE list_contains($values, {attribute}) "
+                                     f"ORDER BY 1", {"values": list(values)}).fetchall()
+        return tuple(int(value) for (value,) in rows)
 
     def _segment_members(self, segment_id: int) -> pd.DataFrame:
         if self.sql is None:
@@ -73,21 +75,21 @@ class Warehouse:
 
 @dataclass(frozen=True)
 class Selection:
-    """Customer conditions on any snapshot table with `cell` and `customer_id` columns."""
+    """Customer conditions on any snapshot table with attribute codes (and `customer_id`, for segments)."""
 
-    cells: tuple[int, ...] | None  # None: every cell
+    codes: tuple[tuple[str, tuple[int, ...]], ...]  # (code column, allowed codes); none: every customer
     segment: bool  # restricted to the registered `segment_members`
 
     @property
     def rollups_usable(self) -> bool:
-        """The roll-ups know cells, not customers: a segment needs the order facts."""
+        """The roll-ups know attribute cells, not customers: a segment needs the order facts."""
         return not self.segment
 
     def rollup_where(self) -> str:
-        """The cell condition, for the roll-ups (cell numbers are integers from the snapshot, safe to inline)."""
-        if self.cells is None:
-            return "TRUE"
-        return f"cell IN ({', '.join(map(str, self.cells))})" if self.cells else "FALSE"
+        """The attribute conditions, for the roll-ups (codes are integers from the snapshot, safe to inline)."""
+        conditions = [f"{column} IN ({', '.join(map(str, allowed))})" if allowed else "FALSE"
+                      for column, allowed in self.codes]
+        return " AND ".join(conditions) or "TRUE"
 
     def where(self) -> str:
         """The whole condition, for tables with a row per customer, order or answer."""

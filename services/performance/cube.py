@@ -30,6 +30,14 @@ def _cube(warehouse: Warehouse, filters: Filters, period: Period) -> pd.DataFram
         warehouse.memo("cities", lambda: warehouse.frame("SELECT city_id, city FROM cities")), on="city_id", how="left")
 
 
+def period_totals(warehouse: Warehouse, filters: Filters, period: Period) -> pd.Series:
+    """The cube's sums without the split by cell: customers, age_sum, age_n, repeaters, orders, revenue."""
+    selection = warehouse.selection(filters)
+    counts = buyers(warehouse, selection, period, ())
+    money = sales(warehouse, selection, period, ())
+    return pd.concat([counts.iloc[0], money.iloc[0][["orders", "revenue"]]])
+
+
 def cells(warehouse: Warehouse) -> pd.DataFrame:
     """Every attribute cell with its attribute values."""
     return warehouse.memo("cells", lambda: warehouse.frame(

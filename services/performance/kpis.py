@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from services.analytics import measures
 from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
-from services.performance.cube import period_cube
+from services.performance.cube import period_cube, period_totals
 from services.selection import Period, period_of
 
 DEFAULT_CHURN_DAYS = 180
 CHURN_DAYS_RANGE = (7, 730)
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6  # NPS: 9-10 promoters, 0-6 detractors
+TOTALS = ["customers", "age_sum", "age_n", "repeaters", "orders", "revenue"]
 
 
 @dataclass(frozen=True)
@@ -67,24 +70,29 @@ def kpi_report(warehouse: Warehouse, filters: Filters, options: FilterOptions,
     if period is None:
         return None
     previous = period.previous()
-    before = period_kpis(warehouse, filters, previous, churn_days) if previous.covered_by(options) else None
-    return KpiReport(period, previous, period_kpis(warehouse, filters, period, churn_days), before, churn_days)
+    before = None
+    if previous.covered_by(options):
+        before = period_kpis(warehouse, filters, previous, churn_days, period_totals(warehouse, filters, previous))
+    # The current period's cube also feeds the breakdowns; the previous period needs only totals.
+    totals = period_cube(warehouse, filters, period)[TOTALS].sum()
+    return KpiReport(period, previous, period_kpis(warehouse, filters, period, churn_days, totals), before, churn_days)
 
 
-def period_kpis(warehouse: Warehouse, filters: Filters, period: Period, churn_days: int) -> PeriodKpis:
-    cube = period_cube(warehouse, filters, period)
+def period_kpis(warehouse: Warehouse, filters: Filters, period: Period, churn_days: int,
+                totals: pd.Series) -> PeriodKpis:
+    """`totals`: the period's customers, age_sum, age_n, repeaters, orders and revenue."""
     selection = warehouse.selection(filters)
     churn_base, churned = measures.churn(warehouse, selection, period, churn_days)
     # Answers are not orders: the period's open ends (the edges of the order data) do not bound them.
     responses, promoters, detractors = measures.nps(warehouse, selection, period.start, period.end,
                                                     PROMOTER_MIN, DETRACTOR_MAX)
-    age_n = int(cube["age_n"].sum())
+    age_n = int(totals["age_n"])
     return PeriodKpis(
-        customers=int(cube["customers"].sum()),
-        average_age=float(cube["age_sum"].sum()) / age_n if age_n else None,
-        revenue=float(cube["revenue"].sum()),
-        orders=int(cube["orders"].sum()),
-        repeat_customers=int(cube["repeaters"].sum()),
+        customers=int(totals["customers"]),
+        average_age=float(totals["age_sum"]) / age_n if age_n else None,
+        revenue=float(totals["revenue"]),
+        orders=int(totals["orders"]),
+        repeat_customers=int(totals["repeaters"]),
         churn_base=churn_base, churned=churned,
         nps_responses=responses, promoters=promoters, detractors=detractors,
     )
