@@ -17,15 +17,20 @@ DIMENSIONS = ["family_status", "age_bracket", "profile", "gender", "country"]
 
 
 class PandasPeer:
+    """At start: every order joined once with its customer's attributes, text as categories."""
+
     def __init__(self, engine: Engine) -> None:
         with engine.connect() as connection:
-            self.orders = pd.read_sql("SELECT customer_id, ordered_at, amount FROM transactions", connection,
-                                      parse_dates=["ordered_at"])
+            orders = pd.read_sql("SELECT customer_id, ordered_at, amount FROM transactions", connection,
+                                 parse_dates=["ordered_at"])
             self.customers = pd.read_sql(
                 "SELECT customer_id, country, city, gender, age, age_bracket, family_status, profile, first_order_at"
                 " FROM customer_summary", connection, parse_dates=["first_order_at"]).set_index("customer_id")
             self.surveys = pd.read_sql("SELECT customer_id, answered_at, nps_score FROM survey_responses",
                                        connection, parse_dates=["answered_at"])
+        for column in ("country", "city", "gender", "age_bracket", "family_status", "profile"):
+            self.customers[column] = self.customers[column].astype("category")
+        self.orders = orders.join(self.customers, on="customer_id")
 
     def tab(self, filters: Filters, options: FilterOptions, churn_days: int, top_n: int) -> dict:
         """Everything the tab shows for these filters."""
@@ -33,39 +38,44 @@ class PandasPeer:
         if period is None:
             return {}
         ids = self._selected(filters)
-        orders = self._orders(ids, period.start, period.end)
+        selected = self.orders[self._keep(self.orders, filters)]
+        orders = self._between(selected, period.start, period.end)
         previous = period.previous()
         result = {
-            "kpis": self._kpis(ids, orders, period, churn_days),
-            "previous_kpis": (self._kpis(ids, self._orders(ids, previous.start, previous.end), previous, churn_days)
-                              if previous.covered_by(options) else None),
+            "kpis": self._kpis(ids, selected, orders, period, churn_days),
+            "previous_kpis": (self._kpis(ids, selected, self._between(selected, previous.start, previous.end),
+                                         previous, churn_days) if previous.covered_by(options) else None),
             "monthly": self._monthly(orders),
-            "cohorts": self._cohorts(ids, orders, period),
-            "growth": self._growth(ids, period, options),
+            "cohorts": self._cohorts(orders, period),
+            "growth": self._growth(selected, period, options),
             "top": self._top(orders, top_n),
             "cities": self._split(orders, ["city", "country"]).dropna(subset=["city"]),
         }
         for dimension in DIMENSIONS:
-            result[dimension] = self._split(orders, [orders[dimension].fillna(UNKNOWN)])
+            result[dimension] = self._split(orders, [orders[dimension].astype(object).fillna(UNKNOWN)])
         return result
 
-    def _selected(self, filters: Filters) -> pd.Index:
-        keep = pd.Series(True, index=self.customers.index)
+    @staticmethod
+    def _keep(frame: pd.DataFrame, filters: Filters) -> pd.Series:
+        keep = pd.Series(True, index=frame.index)
         for column, allowed in (("country", filters.scope), ("country", filters.countries or None),
                                 ("gender", filters.genders or None), ("age_bracket", filters.age_brackets or None)):
             if allowed is not None:
-                keep &= self.customers[column].isin(allowed)
-        return self.customers.index[keep]
+                keep &= frame[column].isin(allowed)
+        return keep
 
-    def _orders(self, ids: pd.Index, start: dt.date, end: dt.date) -> pd.DataFrame:
-        when = self.orders["ordered_at"]
-        mask = (when >= pd.Timestamp(start)) & (when < pd.Timestamp(end) + DAY) & self.orders["customer_id"].isin(ids)
-        return self.orders[mask].join(self.customers, on="customer_id")
+    def _selected(self, filters: Filters) -> pd.Index:
+        return self.customers.index[self._keep(self.customers, filters)]
 
-    def _kpis(self, ids: pd.Index, orders: pd.DataFrame, period: Period, churn_days: int) -> dict:
+    @staticmethod
+    def _between(orders: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+        when = orders["ordered_at"]
+        return orders[(when >= pd.Timestamp(start)) & (when < pd.Timestamp(end) + DAY)]
+
+    def _kpis(self, ids: pd.Index, selected: pd.DataFrame, orders: pd.DataFrame, period: Period,
+              churn_days: int) -> dict:
         per_customer = orders.groupby("customer_id")["amount"].agg(["size", "sum"])
-        history = self.orders[self.orders["customer_id"].isin(ids)
-                              & (self.orders["ordered_at"] < pd.Timestamp(period.end) + DAY)]
+        history = selected[selected["ordered_at"] < pd.Timestamp(period.end) + DAY]
         last = history.groupby("customer_id")["ordered_at"].max()
         cutoff = pd.Timestamp(period.end) - pd.Timedelta(days=churn_days - 1)
         surveys = self.surveys[self.surveys["customer_id"].isin(ids)
@@ -83,9 +93,10 @@ class PandasPeer:
 
     @staticmethod
     def _split(orders: pd.DataFrame, keys) -> pd.DataFrame:
-        groups = orders.groupby(keys, dropna=False)
-        return pd.DataFrame({"customers": groups["customer_id"].nunique(), "orders": groups.size(),
-                             "revenue": groups["amount"].sum()}).reset_index()
+        groups = orders.groupby(keys, dropna=False, observed=True)
+        frame = pd.DataFrame({"customers": groups["customer_id"].nunique(), "orders": groups.size(),
+                              "revenue": groups["amount"].sum()}).reset_index()
+        return frame.astype({column: object for column in frame.columns if frame[column].dtype == "category"})
 
     @staticmethod
     def _monthly(orders: pd.DataFrame) -> pd.DataFrame:
@@ -94,23 +105,27 @@ class PandasPeer:
         return pd.DataFrame({"revenue": groups["amount"].sum(), "orders": groups.size(),
                              "customers": groups["customer_id"].nunique()}).reset_index()
 
-    def _cohorts(self, ids: pd.Index, orders: pd.DataFrame, period: Period) -> pd.DataFrame:
-        first = self.customers.loc[ids, "first_order_at"]
-        members = first[(first >= pd.Timestamp(period.start)) & (first < pd.Timestamp(period.end) + DAY)]
-        orders = orders[orders["customer_id"].isin(members.index)]
-        cohort = orders["first_order_at"].dt.to_period("M")
-        since = (orders["ordered_at"].dt.to_period("M") - cohort).apply(lambda offset: offset.n)
-        frame = orders.assign(cohort=cohort.dt.to_timestamp(), months_since=since)
+    @staticmethod
+    def _cohorts(orders: pd.DataFrame, period: Period) -> pd.DataFrame:
+        first = orders["first_order_at"]
+        orders = orders[(first >= pd.Timestamp(period.start)) & (first < pd.Timestamp(period.end) + DAY)]
+        first, when = orders["first_order_at"], orders["ordered_at"]
+        since = (when.dt.year - first.dt.year) * 12 + when.dt.month - first.dt.month
+        frame = orders.assign(cohort=first.dt.to_period("M").dt.to_timestamp(), months_since=since)
         return frame.groupby(["cohort", "months_since"])["customer_id"].nunique().rename("customers").reset_index()
 
-    def _growth(self, ids: pd.Index, period: Period, options: FilterOptions) -> pd.DataFrame:
+    def _growth(self, selected: pd.DataFrame, period: Period, options: FilterOptions) -> pd.DataFrame:
         recent_start = period.end - dt.timedelta(days=364)
         earlier_start = recent_start - dt.timedelta(days=365)
         if earlier_start < options.first_date:
             return pd.DataFrame(columns=["country", "revenue", "previous"])
-        recent = self._orders(ids, recent_start, period.end).groupby("country")["amount"].sum()
-        earlier = self._orders(ids, earlier_start, recent_start - dt.timedelta(days=1)).groupby("country")["amount"].sum()
-        frame = pd.DataFrame({"revenue": recent, "previous": earlier}).fillna(0.0)
+
+        def revenue(start: dt.date, end: dt.date) -> pd.Series:
+            return self._between(selected, start, end).groupby("country", observed=True)["amount"].sum()
+
+        frame = pd.DataFrame({"revenue": revenue(recent_start, period.end),
+                              "previous": revenue(earlier_start, recent_start - dt.timedelta(days=1))}).fillna(0.0)
+        frame.index = frame.index.astype(object)
         return frame[frame["previous"] > 0].rename_axis("country").reset_index()
 
     @staticmethod

@@ -1,6 +1,8 @@
 """The one figure pipeline: every figure is finished here with the active theme's template."""
 from __future__ import annotations
 
+import functools
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -22,10 +24,21 @@ def template(theme: str) -> go.layout.Template:
     return result
 
 
-def themed(figure: go.Figure, theme: str | None) -> go.Figure:
-    """Apply the theme; callbacks call this instead of styling figures by hand."""
-    figure.update_layout(template=template(theme or "light"))
-    return figure
+@functools.cache
+def _template_json(theme: str) -> dict:
+    """The theme's template as plain JSON, built once per process and never changed."""
+    return template(theme).to_plotly_json()
+
+
+def themed(figure: go.Figure, theme: str | None) -> dict:
+    """The figure as JSON with the theme's template; callbacks call this instead of styling figures by hand.
+
+    Setting the template as plain JSON skips plotly's validation of it, which cost tens of
+    milliseconds per figure.
+    """
+    data = figure.to_plotly_json()
+    data["layout"]["template"] = _template_json(theme if theme in THEMES else "light")
+    return data
 
 
 NO_DATA = "No data for these filters"

@@ -14,7 +14,7 @@ from dashapp.settings import Settings, resolve_secret_key
 from services import users
 from services.db import make_engine, session_scope, upgrade_schema
 from tests.conftest import ADMIN_PASSWORD, _postgres_database, make_app
-from tests.servers import gunicorn_server
+from benchmarks.servers import gunicorn_server
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):

@@ -73,11 +73,7 @@ def build_snapshot(engine: Engine, path: Path, memory_limit: str = "2GB") -> Non
     database = duckdb.connect(str(partial), config={"memory_limit": memory_limit, "threads": os.cpu_count() or 1})
     database.execute("SET enable_progress_bar = false")
     try:
-        with engine.connect() as connection:
-            for table, (query, columns) in SOURCES.items():
-                database.execute(f"CREATE TABLE {table} ({columns})")
-                for chunk in _chunks(connection, query, [column.split()[0] for column in columns.split(",")]):
-                    database.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+        copy_tables(engine, database, SOURCES)
         database.execute(SCHEMA)
         database.execute("CHECKPOINT")
     except BaseException:
@@ -93,7 +89,16 @@ def open_snapshot(path: Path, memory_limit: str = "256MB", threads: int = 2) -> 
     return duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit, "threads": threads})
 
 
-def _chunks(connection: Connection, query: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+def copy_tables(engine: Engine, database: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, str]]) -> None:
+    """Create each table (name -> (SQL query, DuckDB column definitions)) and fill it from the query."""
+    with engine.connect() as connection:
+        for table, (query, columns) in sources.items():
+            database.execute(f"CREATE TABLE {table} ({columns})")
+            for chunk in stream_frames(connection, query, [column.split()[0] for column in columns.split(",")]):
+                database.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+
+
+def stream_frames(connection: Connection, query: str, columns: list[str]) -> Iterator[pd.DataFrame]:
     """The query's rows in frames of `CHUNK_ROWS`, through the driver's own cursor (rows as plain
     tuples are several times faster to frame than SQLAlchemy rows); server-side on PostgreSQL."""
     driver = connection.connection.driver_connection

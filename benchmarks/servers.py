@@ -1,4 +1,4 @@
-"""Real gunicorn servers for browser and deployment tests."""
+"""Real gunicorn servers on loopback, for the benchmarks and the browser and deployment tests."""
 from __future__ import annotations
 
 import os

@@ -1,0 +1,177 @@
+"""The benchmark harness: one command measures the Customer performance tab at a chosen scale.
+
+    python3 -m benchmarks.harness --customers 1000000 --database-url sqlite:////data/bench/m1.db
+
+Steps (each can be skipped): demo data into the database if it is empty (timed: generation,
+refresh, snapshot); the fixed script of filter changes through the services without cache,
+side by side with the naive pandas peer and hand-written DuckDB SQL over the raw tables,
+checking that all three agree; the same script from the cache; real HTTP callback requests
+to gunicorn; a load test with locust; the first page in headless Chromium. Results go to a
+JSON file and to the results section of docs/PERFORMANCE.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import tempfile
+from pathlib import Path
+
+from flask_caching.backends import FileSystemCache
+from sqlalchemy import func, select
+
+from benchmarks import answers, report
+from benchmarks.duckdb_reference import DuckDBReference, build_raw_copy
+from benchmarks.filter_changes import filter_changes
+from benchmarks.pandas_peer import PandasPeer
+from benchmarks.stats import ratio, summary, timed
+from services.analytics.snapshot import ensure_snapshot, open_snapshot
+from services.analytics.warehouse import Warehouse
+from services.db import make_engine, upgrade_schema
+from services.demo import DemoConfig, generate_demo_data
+from services.filters import Filters, filter_options
+from services.models import Customer, Transaction
+from services.performance.kpis import DEFAULT_CHURN_DAYS
+from services.performance.customers import TOP_SIZES
+from services.refresh import refresh
+
+ROOT = Path(__file__).resolve().parent.parent
+UNFILTERED_REPEATS = 5
+
+
+def main() -> None:
+    args = _arguments()
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="customerscope-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+    results = {"machine": _machine(), "database": url.split(":")[0]}
+    engine = make_engine(url)
+    results["load"] = _prepare_data(engine, url, args.customers, work / "analytics")
+    snapshot_path = ensure_snapshot(engine, work / "analytics")
+    with engine.connect() as connection:
+        options = filter_options(connection, None)
+        results["scale"] = {table.__tablename__: connection.scalar(select(func.count()).select_from(table))
+                            for table in (Customer, Transaction)}
+    changes = filter_changes(options, args.changes)
+    database = open_snapshot(snapshot_path, args.memory_limit, args.threads)
+    results["tab"] = _side_by_side(engine, database, options, changes, work, args)
+    if not args.skip_http:
+        from benchmarks import http_bench
+        results["http"] = http_bench.run(url, work, changes, workers=args.workers,
+                                         load_seconds=0 if args.skip_load else args.load_seconds,
+                                         users_count=args.users)
+    if not args.skip_browser:
+        from benchmarks import browser_bench
+        results["browser"] = browser_bench.run(url, work, results["scale"]["customers"], args.workers)
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _write(results, args)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000, help="demo customers to generate if the database is empty")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="default: DATABASE_URL, else a new SQLite file in the work directory")
+    parser.add_argument("--work-dir", help="where snapshots, copies and caches go (default: a new temporary directory)")
+    parser.add_argument("--changes", type=int, default=20, help="filter changes in the script")
+    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads per query")
+    parser.add_argument("--memory-limit", default="256MB", help="DuckDB memory limit per process")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the HTTP steps")
+    parser.add_argument("--users", type=int, default=50, help="simulated users in the load test")
+    parser.add_argument("--load-seconds", type=int, default=120)
+    parser.add_argument("--skip-peer", action="store_true", help="skip the pandas peer (it needs the tables in memory)")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--json", default=str(ROOT / "docs" / "performance.json"))
+    parser.add_argument("--markdown", default=str(ROOT / "docs" / "PERFORMANCE.md"))
+    return parser.parse_args()
+
+
+def _machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def _prepare_data(engine, url: str, customers: int, analytics_dir: Path) -> dict:
+    """Demo data, refresh and snapshot, each timed, when the database holds no customers yet."""
+    upgrade_schema(url)
+    with engine.connect() as connection:
+        existing = connection.scalar(select(func.count()).select_from(Customer))
+    if existing:
+        return {"reused": True, "customers": existing}
+    seconds = {}
+    seconds["generate_s"], _ = timed(lambda: generate_demo_data(engine, DemoConfig(customers=customers, seed=42,
+                                                                                   batch_size=100_000)))
+    seconds["refresh_s"], _ = timed(lambda: refresh(engine))
+    seconds["snapshot_s"], _ = timed(lambda: ensure_snapshot(engine, analytics_dir))
+    return {"reused": False, **seconds}
+
+
+def _side_by_side(engine, database, options, changes: list[Filters], work: Path, args) -> dict:
+    """The filter-change script through the services, the pandas peer and raw DuckDB, interleaved."""
+    load = {}
+    peer = None
+    if not args.skip_peer:
+        load["peer_load_s"], peer = timed(lambda: PandasPeer(engine))
+    load["duckdb_copy_s"], _ = timed(lambda: build_raw_copy(engine, work / "raw.duckdb"))
+    reference = DuckDBReference(work / "raw.duckdb", args.threads)
+    cache = FileSystemCache(str(work / "cache"), threshold=0, default_timeout=0)
+    cache.clear()
+    times = {"services": [], "cache_hit": [], "peer": [], "duckdb": []}
+    disagreements = []
+    for index, filters in enumerate(changes):
+        seconds, ours = timed(lambda: answers.services_tab(Warehouse(database.cursor(), engine), filters, options))
+        times["services"].append(seconds)
+        keys = [f"{name}|{filters.cache_key()}|{index}" for name in ours]
+        for key, value in zip(keys, ours.values()):
+            cache.set(key, value)
+        times["cache_hit"].append(timed(lambda: [cache.get(key) for key in keys])[0])
+        expected = answers.comparable(ours)
+        for name, run in (("peer", peer), ("duckdb", reference)):
+            if run is None:
+                continue
+            seconds, theirs = timed(lambda: run.tab(filters, options, DEFAULT_CHURN_DAYS, TOP_SIZES[0]))
+            times[name].append(seconds)
+            problems = answers.differences(expected, theirs)
+            disagreements += [f"{name}, {filters.to_search() or 'no filter'}: {problem}" for problem in problems]
+            if problems:
+                print(f"  {name} disagrees: {problems}", flush=True)
+        print(f"  change {index + 1:2d}: services {1000 * times['services'][-1]:7.1f} ms"
+              + "".join(f", {name} {1000 * times[name][-1]:7.1f} ms" for name in ("peer", "duckdb") if times[name])
+              + f"  {filters.to_search() or '(no filter)'}", flush=True)
+    unfiltered = _unfiltered(engine, database, options, peer, reference)
+    stats = {name: summary(values) for name, values in times.items()}
+    return {
+        **load, "script": stats, "unfiltered": unfiltered, "disagreements": disagreements,
+        "ratios": {
+            "peer_over_services_script": ratio(stats["peer"], stats["services"]) if peer else None,
+            "duckdb_over_services_script": ratio(stats["duckdb"], stats["services"]),
+            "peer_over_services_unfiltered": ratio(unfiltered["peer"], unfiltered["services"]) if peer else None,
+            "duckdb_over_services_unfiltered": ratio(unfiltered["duckdb"], unfiltered["services"]),
+        },
+    }
+
+
+def _unfiltered(engine, database, options, peer, reference) -> dict:
+    """The default view (no filter) repeated, the three side by side."""
+    times = {"services": [], "peer": [], "duckdb": []}
+    for _ in range(UNFILTERED_REPEATS):
+        times["services"].append(timed(lambda: answers.services_tab(Warehouse(database.cursor(), engine),
+                                                                    Filters(), options))[0])
+        for name, run in (("peer", peer), ("duckdb", reference)):
+            if run is not None:
+                times[name].append(timed(lambda: run.tab(Filters(), options, DEFAULT_CHURN_DAYS, TOP_SIZES[0]))[0])
+    return {name: summary(values) for name, values in times.items()}
+
+
+def _write(results: dict, args) -> None:
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    report.write_markdown(results, Path(args.markdown))
+    print(report.table(results))
+
+
+if __name__ == "__main__":
+    main()
