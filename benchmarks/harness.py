@@ -22,7 +22,7 @@ from pathlib import Path
 from flask_caching.backends import FileSystemCache
 from sqlalchemy import func, select
 
-from benchmarks import answers, report
+from benchmarks import answers, levers, report
 from benchmarks.duckdb_reference import DuckDBReference, build_raw_copy
 from benchmarks.filter_changes import filter_changes
 from benchmarks.pandas_peer import PandasPeer
@@ -57,6 +57,7 @@ def main() -> None:
     changes = filter_changes(options, args.changes)
     database = open_snapshot(snapshot_path, args.memory_limit, args.threads)
     results["tab"] = _side_by_side(engine, database, options, changes, work, args)
+    results["levers"] = levers.run(engine, database, options.first_date, options.last_date)
     if not args.skip_http:
         from benchmarks import http_bench
         results["http"] = http_bench.run(url, work, changes, workers=args.workers,
@@ -110,17 +111,21 @@ def _prepare_data(engine, url: str, customers: int, analytics_dir: Path) -> dict
 
 
 def _side_by_side(engine, database, options, changes: list[Filters], work: Path, args) -> dict:
-    """The filter-change script through the services, the pandas peer and raw DuckDB, interleaved."""
+    """The filter-change script through the services, the pandas peer and raw DuckDB, in the same run.
+
+    Each engine runs the whole script in turn (interleaving them would leave each one's caches
+    to the others); the answers are compared change by change.
+    """
     load = {}
     peer = None
     if not args.skip_peer:
         load["peer_load_s"], peer = timed(lambda: PandasPeer(engine))
     load["duckdb_copy_s"], _ = timed(lambda: build_raw_copy(engine, work / "raw.duckdb"))
     reference = DuckDBReference(work / "raw.duckdb", args.threads)
+    times = {"services": [], "cache_hit": [], "peer": [], "duckdb": []}
+    expected = []
     cache = FileSystemCache(str(work / "cache"), threshold=0, default_timeout=0)
     cache.clear()
-    times = {"services": [], "cache_hit": [], "peer": [], "duckdb": []}
-    disagreements = []
     for index, filters in enumerate(changes):
         seconds, ours = timed(lambda: answers.services_tab(Warehouse(database.cursor(), engine), filters, options))
         times["services"].append(seconds)
@@ -128,19 +133,20 @@ def _side_by_side(engine, database, options, changes: list[Filters], work: Path,
         for key, value in zip(keys, ours.values()):
             cache.set(key, value)
         times["cache_hit"].append(timed(lambda: [cache.get(key) for key in keys])[0])
-        expected = answers.comparable(ours)
-        for name, run in (("peer", peer), ("duckdb", reference)):
-            if run is None:
-                continue
+        expected.append(answers.comparable(ours))
+        print(f"  change {index + 1:2d}: services {1000 * seconds:7.1f} ms  {filters.to_search() or '(no filter)'}",
+              flush=True)
+    disagreements = []
+    for name, run in (("peer", peer), ("duckdb", reference)):
+        if run is None:
+            continue
+        for filters, mine in zip(changes, expected):
             seconds, theirs = timed(lambda: run.tab(filters, options, DEFAULT_CHURN_DAYS, TOP_SIZES[0]))
             times[name].append(seconds)
-            problems = answers.differences(expected, theirs)
+            problems = answers.differences(mine, theirs)
             disagreements += [f"{name}, {filters.to_search() or 'no filter'}: {problem}" for problem in problems]
-            if problems:
-                print(f"  {name} disagrees: {problems}", flush=True)
-        print(f"  change {index + 1:2d}: services {1000 * times['services'][-1]:7.1f} ms"
-              + "".join(f", {name} {1000 * times[name][-1]:7.1f} ms" for name in ("peer", "duckdb") if times[name])
-              + f"  {filters.to_search() or '(no filter)'}", flush=True)
+            print(f"  {name} {1000 * seconds:8.1f} ms  {filters.to_search() or '(no filter)'}"
+                  + (f"  disagrees: {problems}" if problems else ""), flush=True)
     unfiltered = _unfiltered(engine, database, options, peer, reference)
     stats = {name: summary(values) for name, values in times.items()}
     return {
@@ -155,15 +161,12 @@ def _side_by_side(engine, database, options, changes: list[Filters], work: Path,
 
 
 def _unfiltered(engine, database, options, peer, reference) -> dict:
-    """The default view (no filter) repeated, the three side by side."""
-    times = {"services": [], "peer": [], "duckdb": []}
-    for _ in range(UNFILTERED_REPEATS):
-        times["services"].append(timed(lambda: answers.services_tab(Warehouse(database.cursor(), engine),
-                                                                    Filters(), options))[0])
-        for name, run in (("peer", peer), ("duckdb", reference)):
-            if run is not None:
-                times[name].append(timed(lambda: run.tab(Filters(), options, DEFAULT_CHURN_DAYS, TOP_SIZES[0]))[0])
-    return {name: summary(values) for name, values in times.items()}
+    """The default view (no filter), each engine repeated in turn."""
+    runs = {"services": lambda: answers.services_tab(Warehouse(database.cursor(), engine), Filters(), options)}
+    for name, engine_run in (("peer", peer), ("duckdb", reference)):
+        if engine_run is not None:
+            runs[name] = lambda run=engine_run: run.tab(Filters(), options, DEFAULT_CHURN_DAYS, TOP_SIZES[0])
+    return {name: summary([timed(work)[0] for _ in range(UNFILTERED_REPEATS)]) for name, work in runs.items()}
 
 
 def _write(results: dict, args) -> None:

@@ -52,7 +52,7 @@ class PandasPeer:
             "cities": self._split(orders, ["city", "country"]).dropna(subset=["city"]),
         }
         for dimension in DIMENSIONS:
-            result[dimension] = self._split(orders, [orders[dimension].astype(object).fillna(UNKNOWN)])
+            result[dimension] = self._split(orders, [dimension]).fillna({dimension: UNKNOWN})
         return result
 
     @staticmethod

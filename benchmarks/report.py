@@ -94,6 +94,12 @@ def table(results: dict) -> str:
              f"{results.get('database', '?')}, {results.get('machine', {}).get('cpus', '?')} cores.", "",
              "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {target} | {measured} | {verdict} |" for target, measured, verdict in rows(results)]
+    if results.get("levers"):
+        lines += ["", "Each lever of the fast path against the obvious alternative (same run, same data):", "",
+                  "| lever | alternative | chosen | ratio | same answer |", "|---|---|---|---|---|"]
+        lines += [f"| {lever['lever']} | {_ms(lever['alternative']['median_ms'])} | {_ms(lever['chosen']['median_ms'])}"
+                  f" | {_x(lever['ratio'])} | {'yes' if lever['same_answer'] else '**no**'} |"
+                  for lever in results["levers"]]
     disagreements = results.get("tab", {}).get("disagreements", [])
     if disagreements:
         lines += ["", "Disagreements:", *[f"- {item}" for item in disagreements[:20]]]

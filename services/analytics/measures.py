@@ -18,8 +18,6 @@ from services.analytics.months import split_months
 from services.analytics.warehouse import Selection, Warehouse
 from services.selection import Period
 
-SALES_COLUMNS = ["orders", "revenue", "month_customers"]
-BUYER_COLUMNS = ["customers", "age_sum", "age_n", "repeaters"]
 NEW_IN_PERIOD = "(prev_day IS NULL OR prev_day < $start)"
 
 
@@ -37,42 +35,39 @@ def _group(by: tuple[str, ...]) -> tuple[str, str]:
     return (f"{keys}, " if by else ""), (f"GROUP BY {keys}" if by else "")
 
 
-def _typed(frame: pd.DataFrame, counts: list[str], sums: list[str]) -> pd.DataFrame:
-    return frame.fillna({column: 0 for column in counts + sums}).astype(
-        {**{column: "int64" for column in counts}, **{column: "float64" for column in sums}})
-
-
-def sales(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
-    """Per `by` (cell, city_id, month): orders, revenue, and month_customers (customers with an
-    order in that month within the period; additive over months only when grouped by month)."""
+def sales_query(selection: Selection, period: Period, by: tuple[str, ...]) -> tuple[str, dict]:
+    """SQL for `sales` and its parameters."""
     start, end = planning_span(period)
     split = split_months(start, end, selection.rollups_usable)
     select_keys, group_by = _group(by)
-    parts, params = [], {"start": start}
+    parts, params = [], {"sales_start": start}
     if split.has_months:
         parts.append(f"SELECT {select_keys}orders, revenue, month_customers FROM monthly "
                      f"WHERE month BETWEEN {split.first_month} AND {split.last_month} AND {selection.rollup_where()}")
-    if split.partial_days:
-        ranges = []
-        for index, (first, last) in enumerate(split.partial_days):
-            params[f"first{index}"], params[f"last{index}"] = first, last
-            ranges.append(f"day BETWEEN $first{index} AND $last{index}")
-        parts.append(
-            f"SELECT {select_keys}count(*) AS orders, sum(amount) AS revenue, count(*) FILTER "
-            f"(prev_day IS NULL OR prev_day < greatest($start, date_trunc('month', day))) AS month_customers "
-            f"FROM orders WHERE ({' OR '.join(ranges)}) AND {selection.where()} {group_by}")
-    if not parts:
-        return _typed(pd.DataFrame(columns=[*by, *SALES_COLUMNS]), ["orders", "month_customers"], ["revenue"])
-    query = (f"SELECT {select_keys}sum(orders) AS orders, sum(revenue) AS revenue, "
-             f"sum(month_customers) AS month_customers FROM ({' UNION ALL '.join(parts)}) {group_by}")
-    return _typed(warehouse.frame(query, params), ["orders", "month_customers"], ["revenue"])
+    ranges = ["FALSE"]  # an empty period still answers, with nothing
+    for index, (first, last) in enumerate(split.partial_days):
+        params[f"first{index}"], params[f"last{index}"] = first, last
+        ranges.append(f"day BETWEEN $first{index} AND $last{index}")
+    parts.append(
+        f"SELECT {select_keys}count(*) AS orders, sum(amount) AS revenue, count(*) FILTER "
+        f"(prev_day IS NULL OR prev_day < greatest($sales_start, date_trunc('month', day))) AS month_customers "
+        f"FROM orders WHERE ({' OR '.join(ranges)}) AND {selection.where()} {group_by}")
+    query = (f"SELECT {select_keys}CAST(coalesce(sum(orders), 0) AS BIGINT) AS orders, "
+             f"coalesce(sum(revenue), 0.0) AS revenue, CAST(coalesce(sum(month_customers), 0) AS BIGINT) "
+             f"AS month_customers FROM ({' UNION ALL '.join(parts)}) {group_by}")
+    return query, params
 
 
-def buyers(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
-    """Per `by` (cell, city_id): customers with an order in the period, the sum and count of
-    their known ages, and repeaters (customers with two or more orders in the period)."""
+def sales(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per `by` (cell, city_id, month; none: one row of totals): orders, revenue, and
+    month_customers (customers with an order in that month within the period; additive over
+    months only when grouped by month)."""
+    return warehouse.frame(*sales_query(selection, period, by))
+
+
+def buyers_query(selection: Selection, period: Period, by: tuple[str, ...]) -> tuple[str, dict]:
+    """SQL for `buyers` and its parameters."""
     select_keys, group_by = _group(by)
-    params = {"start": period.start, "end": period.end}
     milestones = {
         (True, True): ("orders > 0", "orders >= 2"),
         (False, True): ("last_day >= $start", "penultimate_day >= $start"),
@@ -80,19 +75,24 @@ def buyers(warehouse: Warehouse, selection: Selection, period: Period, by: tuple
     }.get((period.open_start, period.open_end))
     if milestones is not None:
         active, repeat = milestones
-        query = (f"SELECT {select_keys}count(*) AS customers, sum(age) AS age_sum, count(age) AS age_n, "
-                 f"count(*) FILTER ({repeat}) AS repeaters FROM customers WHERE {active} AND {selection.where()} "
-                 f"{group_by}")
+        query = (f"SELECT {select_keys}count(*) AS customers, coalesce(sum(age), 0) AS age_sum, "
+                 f"count(age) AS age_n, count(*) FILTER ({repeat}) AS repeaters FROM customers "
+                 f"WHERE {active} AND {selection.where()} {group_by}")
     else:
         # Each customer's first order in the period has no previous order since the start; its
         # second has exactly one. Both have no order two back since the start.
         query = (f"SELECT {select_keys}count(*) FILTER {NEW_IN_PERIOD} AS customers, "
-                 f"sum(age) FILTER {NEW_IN_PERIOD} AS age_sum, count(age) FILTER {NEW_IN_PERIOD} AS age_n, "
-                 f"count(*) FILTER (prev_day >= $start) AS repeaters FROM orders "
-                 f"WHERE day BETWEEN $start AND $end AND (prev2_day IS NULL OR prev2_day < $start) "
+                 f"coalesce(sum(age) FILTER {NEW_IN_PERIOD}, 0) AS age_sum, "
+                 f"count(age) FILTER {NEW_IN_PERIOD} AS age_n, count(*) FILTER (prev_day >= $start) AS repeaters "
+                 f"FROM orders WHERE day BETWEEN $start AND $end AND (prev2_day IS NULL OR prev2_day < $start) "
                  f"AND {selection.where()} {group_by}")
-    frame = warehouse.frame(query, params)
-    return _typed(frame, ["customers", "age_n", "repeaters"], ["age_sum"])
+    return query, {"start": period.start, "end": period.end}
+
+
+def buyers(warehouse: Warehouse, selection: Selection, period: Period, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per `by` (cell, city_id; none: one row of totals): customers with an order in the period,
+    the sum and count of their known ages, and repeaters (customers with two or more orders in it)."""
+    return warehouse.frame(*buyers_query(selection, period, by))
 
 
 def churn(warehouse: Warehouse, selection: Selection, period: Period, days: int) -> tuple[int, int]:

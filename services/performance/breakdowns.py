@@ -64,11 +64,13 @@ def top_cities(warehouse: Warehouse, filters: Filters, options: FilterOptions, l
 
 
 def leading_countries(warehouse: Warehouse, filters: Filters, options: FilterOptions, limit: int = 3) -> pd.DataFrame:
-    """Per family status, the countries with the most revenue: family_status, country, revenue, share within the group."""
+    """Per family status, the countries with the most revenue: family_status, country (Unknown
+    when missing), revenue, share within the group."""
     cube = _cube(warehouse, filters, options)
     if cube is None:
         return pd.DataFrame(columns=["family_status", "country", "revenue", "share"])
-    frame = cube.groupby(["family_status", "country"], dropna=False)["revenue"].sum().reset_index()
+    frame = cube.assign(country=cube["country"].fillna(UNKNOWN)).groupby(["family_status", "country"])["revenue"]
+    frame = frame.sum().reset_index()
     frame["share"] = frame["revenue"] / frame.groupby("family_status")["revenue"].transform("sum")
     frame = frame.sort_values(["family_status", "revenue"], ascending=[True, False])
     return frame.groupby("family_status").head(limit).reset_index(drop=True)

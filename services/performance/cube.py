@@ -3,31 +3,33 @@ from __future__ import annotations
 
 import pandas as pd
 
-from services.analytics.measures import BUYER_COLUMNS, buyers, sales
+from services.analytics.measures import buyers, buyers_query, sales, sales_query
 from services.analytics.warehouse import Warehouse
 from services.filters import Filters
 from services.selection import Period
 
 KEYS = ("cell", "city_id")
-ATTRIBUTES = ["country", "gender", "age_bracket", "family_status", "profile", "city"]
 
 
 def period_cube(warehouse: Warehouse, filters: Filters, period: Period) -> pd.DataFrame:
-    """One row per cell and city with buyers in the period: the attributes, customers, age_sum,
-    age_n, repeaters, orders and revenue. Distinct customers add up across rows: every customer
-    lies in exactly one cell and city. Computed once per warehouse."""
+    """One row per cell and city with buyers in the period: customers, age_sum, age_n, repeaters,
+    orders, revenue and the attributes (country, gender, age_bracket, family_status, profile,
+    city). Distinct customers add up across rows: every customer lies in exactly one cell and
+    city. Computed once per warehouse."""
     return warehouse.memo(("period-cube", filters, period), lambda: _cube(warehouse, filters, period))
 
 
 def _cube(warehouse: Warehouse, filters: Filters, period: Period) -> pd.DataFrame:
     selection = warehouse.selection(filters)
-    counts = buyers(warehouse, selection, period, KEYS)
-    money = sales(warehouse, selection, period, KEYS)[[*KEYS, "orders", "revenue"]]
-    cube = counts.merge(money, on=list(KEYS), how="outer").fillna(
-        {**{column: 0 for column in BUYER_COLUMNS}, "orders": 0, "revenue": 0.0})
-    cube = cube[cube["customers"] > 0].astype({column: "int64" for column in ["customers", "age_n", "repeaters", "orders"]})
-    return cube.merge(cells(warehouse), on="cell", how="left").merge(
-        warehouse.memo("cities", lambda: warehouse.frame("SELECT city_id, city FROM cities")), on="city_id", how="left")
+    counted, counted_params = buyers_query(selection, period, KEYS)
+    sold, sold_params = sales_query(selection, period, KEYS)
+    # Every order's customer is a buyer of the period in the same cell and city.
+    return warehouse.frame(
+        f"WITH b AS ({counted}), s AS ({sold}) "
+        f"SELECT b.*, coalesce(s.orders, 0) AS orders, coalesce(s.revenue, 0.0) AS revenue, cells.country, "
+        f"cells.gender, cells.age_bracket, cells.family_status, cells.profile, cities.city "
+        f"FROM b LEFT JOIN s USING (cell, city_id) JOIN cells USING (cell) JOIN cities USING (city_id) "
+        f"WHERE b.customers > 0", {**counted_params, **sold_params})
 
 
 def period_totals(warehouse: Warehouse, filters: Filters, period: Period) -> pd.Series:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from services.analytics.warehouse import Selection, Warehouse
 from services.filters import FilterOptions, Filters
+from services.performance.cube import period_cube
 from services.models import Branch, Coupon, CouponEvent, Customer, CustomerSummary, SurveyResponse, Transaction
 from services.selection import Period, period_of
 from services.sql_functions import month_parts, month_starts
@@ -16,6 +17,7 @@ TOP_SIZES = (10, 25, 50, 100)
 TOP_COLUMNS = ["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment",
                "orders", "revenue", "last_order"]
 TOP_CANDIDATES = 20  # customers ranked first per place asked for, by revenue overall
+RANK_DIRECTLY_UP_TO = 10_000  # buyers of the period: ranking them all is quicker than two rounds
 MAX_CONTENDERS = 100_000  # beyond, ranking every buyer of the period is as quick
 C = Customer.__table__.c
 S = CustomerSummary.__table__.c
@@ -36,19 +38,30 @@ def top_customers(warehouse: Warehouse, filters: Filters, options: FilterOptions
             f"SELECT customer_id, orders, revenue, last_day AS last_order FROM customers "
             f"WHERE orders > 0 AND {selection.where()} ORDER BY revenue DESC, customer_id LIMIT {int(limit)}")
     else:
-        ranked = _top_in_period(warehouse, selection, period, int(limit))
-    names = warehouse.frame(
-        "SELECT customer_id, external_id, name, country, city, profile, rfm_segment FROM customers "
-        "WHERE list_contains($ids, customer_id)", {"ids": ranked["customer_id"].astype(int).tolist()})
-    frame = ranked.merge(names, on="customer_id", how="left")[TOP_COLUMNS]
+        buyers = int(period_cube(warehouse, filters, period)["customers"].sum())
+        ranked = _top_in_period(warehouse, selection, period, int(limit), buyers)
+    frame = ranked.merge(_names(warehouse, ranked["customer_id"].astype(int).tolist()), on="customer_id",
+                         how="left")[TOP_COLUMNS]
     frame["last_order"] = pd.to_datetime(frame["last_order"])
     return frame.astype({"customer_id": "int64", "orders": "int64", "revenue": "float64"})
 
 
-def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, limit: int) -> pd.DataFrame:
-    """Ranks the customers with the most revenue overall first. Amounts are never negative, so
-    nobody earned more in the period than in total: once the `limit`-th best earns T in the
-    period, only customers with a total of at least T can still rank; they are ranked next."""
+def _names(warehouse: Warehouse, ids: list[int]) -> pd.DataFrame:
+    """Name and attributes of a few customers, by primary key from the SQL database."""
+    columns = ["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment"]
+    with warehouse.sql.connect() as connection:
+        rows = connection.execute(
+            select(C.id, C.external_id, C.name, S.country, S.city, S.profile, S.rfm_segment)
+            .join_from(Customer.__table__, CustomerSummary.__table__, S.customer_id == C.id).where(C.id.in_(ids))).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, limit: int,
+                   buyers: int) -> pd.DataFrame:
+    """Up to `RANK_DIRECTLY_UP_TO` of the period's `buyers` are ranked directly. Of more, the customers with
+    the most revenue overall are ranked first. Amounts are never negative, so nobody earned more
+    in the period than in total: once the `limit`-th best earns T in the period, only customers
+    with a total of at least T can still rank; they are ranked next."""
     params = {"start": period.start, "end": period.end}
 
     def ranked(condition: str) -> pd.DataFrame:
@@ -61,6 +74,8 @@ def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, l
         return ranked(f"customer_id IN (SELECT customer_id FROM customers WHERE orders > 0 AND {selection.where()} "
                       f"ORDER BY revenue DESC, customer_id LIMIT {count})")
 
+    if buyers <= RANK_DIRECTLY_UP_TO:
+        return ranked(selection.where())
     first = among_biggest(TOP_CANDIDATES * limit)
     threshold = float(first["revenue"].iloc[-1]) if len(first) == limit else 0.0
     contenders = warehouse.row(  # a hair of slack for rounding in the sums
