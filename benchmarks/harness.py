@@ -78,7 +78,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--work-dir", help="where snapshots, copies and caches go (default: a new temporary directory)")
     parser.add_argument("--changes", type=int, default=20, help="filter changes in the script")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads per query")
-    parser.add_argument("--memory-limit", default="256MB", help="DuckDB memory limit per process")
+    parser.add_argument("--memory-limit", default="128MB", help="DuckDB memory limit per process (as in the app)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the HTTP steps")
     parser.add_argument("--users", type=int, default=50, help="simulated users in the load test")
     parser.add_argument("--load-seconds", type=int, default=120)

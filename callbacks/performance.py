@@ -8,7 +8,7 @@ from layouts import customer_detail, performance_charts as charts
 from layouts import filter_bar as fb
 from layouts import performance as ids
 from layouts import shell
-from layouts.figures import themed
+from layouts.figures import THEMES, themed
 from layouts.performance_kpis import KPIS, kpi_body
 from services.csv_export import to_csv
 from services.filters import scope_key
@@ -62,15 +62,21 @@ def register(app, context) -> None:
         FILTERS, Input(ids.CHURN_DAYS, "value"), Input(ids.TOP_SIZE, "value"), THEME,
     )
     def update_tab(search, days, size, theme):
-        filters = filters_of(search)
-        report = fetch("kpis", filters, churn_days(days))
+        filters, days, size = filters_of(search), churn_days(days), top_size(size)
+        theme = theme if theme in THEMES else THEMES[0]
+        # The rendered tab is cached too: a cache hit then costs one read, not ten figures.
+        key = "|".join(["performance-tab", filters.cache_key(), str(days), str(size), theme])
+        return context.remember(key, lambda: render_tab(filters, days, size, theme))
+
+    def render_tab(filters, days, size, theme):
+        report = fetch("kpis", filters, days)
         split = {dimension: fetch(dimension.name.lower(), filters) for dimension in Dimension}
         growth, months = fetch("growth", filters), fetch("monthly", filters)
         facts = insights.PerformanceFacts(report, split[Dimension.AGE_BRACKET], split[Dimension.PROFILE],
                                           split[Dimension.GENDER], split[Dimension.FAMILY_STATUS], growth)
         sentences = insights.insights(facts)
         empty = report is None or report.current.customers == 0
-        top = fetch("top", filters, top_size(size))
+        top = fetch("top", filters, size)
         return (
             *(kpi_body(spec, report) for spec in KPIS), _comparison_note(report), _empty_message(), empty,
             [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")],

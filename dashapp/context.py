@@ -67,13 +67,13 @@ class RequestContext:
         def produce() -> Result:
             with self.engine().connect() as connection:
                 return compute(connection)
-        return self._through_cache(key, produce)
+        return self.remember(key, produce)
 
     def analysed(self, key: str, compute: Callable[[Warehouse], Result]) -> Result:
         """`compute(warehouse)` on the analytics snapshot, through the shared cache."""
-        return self._through_cache(key, lambda: compute(get_warehouse(self.data_version())))
+        return self.remember(key, lambda: compute(get_warehouse(self.data_version())))
 
-    def _through_cache(self, key: str, produce: Callable[[], Result]) -> Result:
+    def remember(self, key: str, produce: Callable[[], Result]) -> Result:
         """The cached value, or `produce()`'s stored; the key gains the data version.
 
         The caller's key must name everything the result depends on, the scope included

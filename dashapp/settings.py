@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str | None = None
     instance_dir: Path = INSTANCE_DIR
-    analytics_memory_limit: str = "256MB"  # DuckDB's buffer pool per worker process
+    analytics_memory_limit: str = "128MB"  # DuckDB's buffer pool per worker process
     analytics_threads: int = 2  # DuckDB threads per query
 
     @model_validator(mode="after")

@@ -84,7 +84,7 @@ def build_snapshot(engine: Engine, path: Path, memory_limit: str = "2GB") -> Non
     os.replace(partial, path)
 
 
-def open_snapshot(path: Path, memory_limit: str = "256MB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+def open_snapshot(path: Path, memory_limit: str = "128MB", threads: int = 2) -> duckdb.DuckDBPyConnection:
     """A read-only connection; use `.cursor()` per thread."""
     return duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit, "threads": threads})
 
