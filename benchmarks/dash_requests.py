@@ -26,7 +26,8 @@ class Callbacks:
     """Request bodies for the callbacks the benchmark calls, from `/_dash-dependencies`."""
 
     def __init__(self, dependencies: list[dict]) -> None:
-        self.performance = self._find(dependencies, f"{filter_bar.STORE}.data", "kpi-total-revenue")
+        self.summary = self._find(dependencies, f"{filter_bar.STORE}.data", "kpi-total-revenue")
+        self.figures = self._find(dependencies, f"{filter_bar.STORE}.data", performance.MAP_GRAPH)
         self.tab_switch = self._find(dependencies, f"{shell.TABS}.active_tab", shell.TAB_CONTENT)
 
     @staticmethod
@@ -34,10 +35,11 @@ class Callbacks:
         return next(c for c in dependencies if output_part in c["output"]
                     and f"{c['inputs'][0]['id']}.{c['inputs'][0]['property']}" == first_input)
 
-    def performance_body(self, search: str, theme: str = "light") -> dict:
+    def performance_bodies(self, search: str, theme: str = "light") -> list[dict]:
+        """The requests a filter change sends: the tab's summary and its figures."""
         values = {f"{filter_bar.STORE}.data": search, f"{performance.CHURN_DAYS}.value": DEFAULT_CHURN_DAYS,
                   f"{performance.TOP_SIZE}.value": str(TOP_SIZES[0]), f"{shell.THEME_STORE}.data": theme}
-        return _body(self.performance, values)
+        return [_body(self.summary, values), _body(self.figures, values)]
 
     def tab_body(self, tab: str) -> dict:
         return _body(self.tab_switch, {f"{shell.TABS}.active_tab": tab})

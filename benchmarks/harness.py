@@ -58,6 +58,9 @@ def main() -> None:
     database = open_snapshot(snapshot_path, args.memory_limit, args.threads)
     results["tab"] = _side_by_side(engine, database, options, changes, work, args)
     results["levers"] = levers.run(engine, database, options.first_date, options.last_date)
+    if not args.skip_import:
+        from benchmarks import import_bench
+        results["import"] = import_bench.run(engine, work)
     if not args.skip_http:
         from benchmarks import http_bench
         results["http"] = http_bench.run(url, work, changes, workers=args.workers,
@@ -83,6 +86,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=50, help="simulated users in the load test")
     parser.add_argument("--load-seconds", type=int, default=120)
     parser.add_argument("--skip-peer", action="store_true", help="skip the pandas peer (it needs the tables in memory)")
+    parser.add_argument("--skip-import", action="store_true", help="skip the CSV export and re-import")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")

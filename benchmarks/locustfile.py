@@ -30,7 +30,8 @@ class DashboardUser(HttpUser):
     @task(4)
     def change_filters(self) -> None:
         search = random.choice(SEARCHES)
-        self._post(f"performance {search}", self.callbacks.performance_body(search), "filter change")
+        for part, body in zip(("summary", "figures"), self.callbacks.performance_bodies(search)):
+            self._post(f"performance {part} {search}", body, f"filter change: {part}")
 
     @task(1)
     def switch_tab(self) -> None:

@@ -56,11 +56,26 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
         found.append(("Demo data + refresh + snapshot (generated here)",
                       f"{total:,.0f} s (generate {load['generate_s']:,.0f} s, refresh {load['refresh_s']:,.0f} s, "
                       f"snapshot {load['snapshot_s']:,.0f} s)", "reported"))
+    imported = results.get("import")
+    if imported:
+        orders = imported["rows"]["transactions"]
+        found.append((f"`import-csv` of {imported['rows']['customers']:,} customers and {orders:,} orders, each "
+                      "with its refresh and snapshot: < 5 min",
+                      f"{imported['total_s']:,.0f} s (customers {imported['customers_s']:,.0f} s, orders "
+                      f"{imported['transactions_s']:,.0f} s; peak memory {imported['peak_rss_mb']:,.0f} MB)",
+                      _check(_at_most(imported["total_s"], 300))))
     found += _http_rows(results.get("http"))
     browser = results.get("browser")
     if browser:
-        found.append(("First page after login interactive in Chromium", _ms(browser.get("median_ms")),
-                      _check(_at_most(browser.get("median_ms"), browser.get("target_ms")))))
+        target, first, back = browser["target_ms"], browser["first_visit"], browser["returning"]
+        found += [
+            (f"First page after sign-in, Chromium, KPI cards filled: < {target / 1000:.0f} s",
+             f"{_ms(first['kpis_median_ms'])} first visit, {_ms(back['kpis_median_ms'])} returning",
+             _check(_at_most(first["kpis_median_ms"], target))),
+            ("… every figure drawn, no callback pending",
+             f"{_ms(first['drawn_median_ms'])} first visit, {_ms(back['drawn_median_ms'])} returning",
+             _check(_at_most(first["drawn_median_ms"], target))),
+        ]
     return found
 
 

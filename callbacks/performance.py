@@ -49,37 +49,50 @@ def register(app, context) -> None:
         key = "|".join([f"performance-{name}", filters.cache_key(), *map(str, params)])
         return context.analysed(key, lambda warehouse: service(warehouse, filters, options, *params))
 
-    # One callback for the whole tab: its figures share the period's scans within one request.
+    def remembered(name, render, filters, *settings):
+        """A rendered part of the tab through the cache: a hit costs one read, not a page of figures."""
+        key = "|".join([f"performance-{name}", filters.cache_key(), *map(str, settings)])
+        return context.remember(key, lambda: render(filters, *settings))
+
+    def breakdowns(filters):
+        return {dimension: fetch(dimension.name.lower(), filters) for dimension in Dimension}
+
+    # Two callbacks: the cards and sentences (plain HTML) reach the page before the figures,
+    # which wait for plotly.js; within each, the figures share the period's scans.
     @app.callback(
         *(Output(spec.id, "children") for spec in KPIS),
         Output(ids.COMPARISON_NOTE, "children"), Output(ids.EMPTY_STATE, "children"),
         Output(ids.EMPTY_STATE, "is_open"), Output(ids.INSIGHTS, "children"),
+        FILTERS, Input(ids.CHURN_DAYS, "value"),
+    )
+    def update_summary(search, days):
+        return remembered("summary", render_summary, filters_of(search), churn_days(days))
+
+    def render_summary(filters, days):
+        report, split = fetch("kpis", filters, days), breakdowns(filters)
+        facts = insights.PerformanceFacts(report, split[Dimension.AGE_BRACKET], split[Dimension.PROFILE],
+                                          split[Dimension.GENDER], split[Dimension.FAMILY_STATUS],
+                                          fetch("growth", filters))
+        sentences = insights.insights(facts)
+        empty = report is None or report.current.customers == 0
+        return (*(kpi_body(spec, report) for spec in KPIS), _comparison_note(report), _empty_message(), empty,
+                [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")])
+
+    @app.callback(
         Output(ids.FAMILY_GRAPH, "figure"), Output(ids.FAMILY_COUNTRIES, "children"),
         Output(ids.AGE_GRAPH, "figure"), Output(ids.PROFILE_GRAPH, "figure"), Output(ids.GENDER_GRAPH, "figure"),
         Output(ids.MAP_GRAPH, "figure"), Output(ids.CITIES_GRAPH, "figure"),
         Output(ids.MONTHLY_GRAPH, "figure"), Output(ids.SEASONALITY_GRAPH, "figure"), Output(ids.YOY_GRAPH, "figure"),
         Output(ids.COHORT_GRAPH, "figure"), Output(ids.TOP_GRID, "rowData"),
-        FILTERS, Input(ids.CHURN_DAYS, "value"), Input(ids.TOP_SIZE, "value"), THEME,
+        FILTERS, Input(ids.TOP_SIZE, "value"), THEME,
     )
-    def update_tab(search, days, size, theme):
-        filters, days, size = filters_of(search), churn_days(days), top_size(size)
-        theme = theme if theme in THEMES else THEMES[0]
-        # The rendered tab is cached too: a cache hit then costs one read, not ten figures.
-        key = "|".join(["performance-tab", filters.cache_key(), str(days), str(size), theme])
-        return context.remember(key, lambda: render_tab(filters, days, size, theme))
+    def update_figures(search, size, theme):
+        return remembered("figures", render_figures, filters_of(search), top_size(size),
+                          theme if theme in THEMES else THEMES[0])
 
-    def render_tab(filters, days, size, theme):
-        report = fetch("kpis", filters, days)
-        split = {dimension: fetch(dimension.name.lower(), filters) for dimension in Dimension}
-        growth, months = fetch("growth", filters), fetch("monthly", filters)
-        facts = insights.PerformanceFacts(report, split[Dimension.AGE_BRACKET], split[Dimension.PROFILE],
-                                          split[Dimension.GENDER], split[Dimension.FAMILY_STATUS], growth)
-        sentences = insights.insights(facts)
-        empty = report is None or report.current.customers == 0
-        top = fetch("top", filters, size)
+    def render_figures(filters, size, theme):
+        split, months, top = breakdowns(filters), fetch("monthly", filters), fetch("top", filters, size)
         return (
-            *(kpi_body(spec, report) for spec in KPIS), _comparison_note(report), _empty_message(), empty,
-            [html.Li(sentence) for sentence in sentences] or [html.Li("No customers match these filters.")],
             themed(charts.shares(split[Dimension.FAMILY_STATUS], "family_status"), theme),
             _leading_countries(fetch("leading-countries", filters)),
             themed(charts.age_brackets(split[Dimension.AGE_BRACKET]), theme),

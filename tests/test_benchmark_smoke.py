@@ -26,6 +26,9 @@ def test_harness_runs_every_step_at_small_scale(tmp_path):
     load = results["http"]["load"]
     assert load["requests"] > 0 and load["errors"] == 0 and load["mismatches"] == 0
     assert 0 < load["max_worker_rss_mb"] < 1000
-    assert len(results["browser"]["runs_ms"]) == 3
+    browser = results["browser"]
+    assert len(browser["first_visit"]["drawn_ms"]) == len(browser["returning"]["kpis_ms"]) == 3
+    assert all(shown <= drawn for shown, drawn in zip(browser["first_visit"]["kpis_ms"],
+                                                      browser["first_visit"]["drawn_ms"]))
     table = (tmp_path / "PERFORMANCE.md").read_text()
     assert "| Filter change, whole tab, no cache" in table and "0 disagreements" in table

@@ -35,22 +35,22 @@ def _group(by: tuple[str, ...]) -> tuple[str, str]:
     return (f"{keys}, " if by else ""), (f"GROUP BY {keys}" if by else "")
 
 
-def sales_query(selection: Selection, period: Period, by: tuple[str, ...]) -> tuple[str, dict]:
-    """SQL for `sales` and its parameters."""
+def sales_query(selection: Selection, period: Period, by: tuple[str, ...], name: str = "sales") -> tuple[str, dict]:
+    """SQL for `sales` and its parameters (named after `name`, so that several can share a query)."""
     start, end = planning_span(period)
     split = split_months(start, end, selection.rollups_usable)
     select_keys, group_by = _group(by)
-    parts, params = [], {"sales_start": start}
+    parts, params = [], {f"{name}_start": start}
     if split.has_months:
         parts.append(f"SELECT {select_keys}orders, revenue, month_customers FROM monthly "
                      f"WHERE month BETWEEN {split.first_month} AND {split.last_month} AND {selection.rollup_where()}")
     ranges = ["FALSE"]  # an empty period still answers, with nothing
     for index, (first, last) in enumerate(split.partial_days):
-        params[f"first{index}"], params[f"last{index}"] = first, last
-        ranges.append(f"day BETWEEN $first{index} AND $last{index}")
+        params[f"{name}_first{index}"], params[f"{name}_last{index}"] = first, last
+        ranges.append(f"day BETWEEN ${name}_first{index} AND ${name}_last{index}")
     parts.append(
         f"SELECT {select_keys}count(*) AS orders, sum(amount) AS revenue, count(*) FILTER "
-        f"(prev_day IS NULL OR prev_day < greatest($sales_start, date_trunc('month', day))) AS month_customers "
+        f"(prev_day IS NULL OR prev_day < greatest(${name}_start, date_trunc('month', day))) AS month_customers "
         f"FROM orders WHERE ({' OR '.join(ranges)}) AND {selection.where()} {group_by}")
     query = (f"SELECT {select_keys}CAST(coalesce(sum(orders), 0) AS BIGINT) AS orders, "
              f"coalesce(sum(revenue), 0.0) AS revenue, CAST(coalesce(sum(month_customers), 0) AS BIGINT) "

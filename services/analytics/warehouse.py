@@ -55,9 +55,11 @@ class Warehouse:
                   ("age_code", "age_bracket", filters.age_brackets or None))
         codes = tuple((code, self._codes(code, attribute, values))
                       for code, attribute, values in wanted if values is not None)
+        segment = None
         if filters.segment_id is not None:
-            self.snapshot.register("segment_members", self._segment_members(filters.segment_id))
-        return Selection(codes, filters.segment_id is not None)
+            segment = f"segment_{int(filters.segment_id)}_members"
+            self.snapshot.register(segment, self._segment_members(filters.segment_id))
+        return Selection(codes, segment)
 
     def _codes(self, code: str, attribute: str, values: tuple[str, ...]) -> tuple[int, ...]:
         rows = self.snapshot.execute(f"SELECT DISTINCT {code} FROM cells WHERE list_contains($values, {attribute}) "
@@ -78,12 +80,12 @@ class Selection:
     """Customer conditions on any snapshot table with attribute codes (and `customer_id`, for segments)."""
 
     codes: tuple[tuple[str, tuple[int, ...]], ...]  # (code column, allowed codes); none: every customer
-    segment: bool  # restricted to the registered `segment_members`
+    segment: str | None  # the registered view of a saved segment's members the customers must be in
 
     @property
     def rollups_usable(self) -> bool:
         """The roll-ups know attribute cells, not customers: a segment needs the order facts."""
-        return not self.segment
+        return self.segment is None
 
     def rollup_where(self) -> str:
         """The attribute conditions, for the roll-ups (codes are integers from the snapshot, safe to inline)."""
@@ -93,6 +95,6 @@ class Selection:
 
     def where(self) -> str:
         """The whole condition, for tables with a row per customer, order or answer."""
-        if self.segment:
-            return f"{self.rollup_where()} AND customer_id IN (SELECT customer_id FROM segment_members)"
+        if self.segment is not None:
+            return f"{self.rollup_where()} AND customer_id IN (SELECT customer_id FROM {self.segment})"
         return self.rollup_where()

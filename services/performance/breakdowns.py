@@ -6,10 +6,10 @@ from enum import Enum
 
 import pandas as pd
 
-from services.analytics.measures import sales
+from services.analytics.measures import sales_query
 from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
-from services.performance.cube import cells, period_cube
+from services.performance.cube import period_cube
 from services.rules import AGE_BRACKET_LABELS, FAMILY_STATUSES, PROFILES, UNKNOWN
 from services.selection import Period, period_of
 
@@ -110,13 +110,14 @@ def country_growth(warehouse: Warehouse, filters: Filters, options: FilterOption
     earlier = recent.previous()
     if not earlier.covered_by(options):
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame({"revenue": _revenue_by_country(warehouse, filters, recent),
-                          "previous": _revenue_by_country(warehouse, filters, earlier)})
-    frame = frame.fillna(0.0).rename_axis("country").reset_index()
+    selection = warehouse.selection(filters)
+    windows = [sales_query(selection, window, ("cell",), name) for window, name in ((recent, "recent"),
+                                                                                      (earlier, "earlier"))]
+    frame = warehouse.frame(
+        f"SELECT country, coalesce(sum(revenue) FILTER (recent), 0.0) AS revenue, "
+        f"coalesce(sum(revenue) FILTER (NOT recent), 0.0) AS previous FROM "
+        f"(SELECT cell, revenue, TRUE AS recent FROM ({windows[0][0]}) "
+        f"UNION ALL SELECT cell, revenue, FALSE AS recent FROM ({windows[1][0]})) JOIN cells USING (cell) "
+        f"WHERE country IS NOT NULL GROUP BY country", {**windows[0][1], **windows[1][1]})
     frame = frame[frame["previous"] > 0].assign(change=lambda f: f["revenue"] / f["previous"] - 1.0)
     return frame.sort_values(["change", "country"], ascending=[False, True]).reset_index(drop=True)[columns]
-
-
-def _revenue_by_country(warehouse: Warehouse, filters: Filters, period: Period) -> pd.Series:
-    money = sales(warehouse, warehouse.selection(filters), period, ("cell",))
-    return money.merge(cells(warehouse), on="cell").groupby("country")["revenue"].sum()

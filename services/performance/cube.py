@@ -38,9 +38,3 @@ def period_totals(warehouse: Warehouse, filters: Filters, period: Period) -> pd.
     counts = buyers(warehouse, selection, period, ())
     money = sales(warehouse, selection, period, ())
     return pd.concat([counts.iloc[0], money.iloc[0][["orders", "revenue"]]])
-
-
-def cells(warehouse: Warehouse) -> pd.DataFrame:
-    """Every attribute cell with its attribute values."""
-    return warehouse.memo("cells", lambda: warehouse.frame(
-        "SELECT cell, country, gender, age_bracket, family_status, profile FROM cells"))

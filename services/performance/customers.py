@@ -17,8 +17,8 @@ TOP_SIZES = (10, 25, 50, 100)
 TOP_COLUMNS = ["customer_id", "external_id", "name", "country", "city", "profile", "rfm_segment",
                "orders", "revenue", "last_order"]
 TOP_CANDIDATES = 20  # customers ranked first per place asked for, by revenue overall
-RANK_DIRECTLY_UP_TO = 10_000  # buyers of the period: ranking them all is quicker than two rounds
-MAX_CONTENDERS = 100_000  # beyond, ranking every buyer of the period is as quick
+RANK_DIRECTLY_UP_TO = 500_000  # orders in the period: ranking every buyer is quicker than two rounds
+MAX_CONTENDERS = 20_000  # beyond, ranking every buyer of the period is as quick as a second round
 C = Customer.__table__.c
 S = CustomerSummary.__table__.c
 T = Transaction.__table__.c
@@ -38,8 +38,8 @@ def top_customers(warehouse: Warehouse, filters: Filters, options: FilterOptions
             f"SELECT customer_id, orders, revenue, last_day AS last_order FROM customers "
             f"WHERE orders > 0 AND {selection.where()} ORDER BY revenue DESC, customer_id LIMIT {int(limit)}")
     else:
-        buyers = int(period_cube(warehouse, filters, period)["customers"].sum())
-        ranked = _top_in_period(warehouse, selection, period, int(limit), buyers)
+        orders = int(period_cube(warehouse, filters, period)["orders"].sum())
+        ranked = _top_in_period(warehouse, selection, period, int(limit), orders)
     frame = ranked.merge(_names(warehouse, ranked["customer_id"].astype(int).tolist()), on="customer_id",
                          how="left")[TOP_COLUMNS]
     frame["last_order"] = pd.to_datetime(frame["last_order"])
@@ -57,9 +57,9 @@ def _names(warehouse: Warehouse, ids: list[int]) -> pd.DataFrame:
 
 
 def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, limit: int,
-                   buyers: int) -> pd.DataFrame:
-    """Up to `RANK_DIRECTLY_UP_TO` of the period's `buyers` are ranked directly. Of more, the customers with
-    the most revenue overall are ranked first. Amounts are never negative, so nobody earned more
+                   orders: int) -> pd.DataFrame:
+    """The buyers of a period with up to `RANK_DIRECTLY_UP_TO` `orders` are ranked directly. In a
+    busier period, the customers with the most revenue overall are ranked first. Amounts are never negative, so nobody earned more
     in the period than in total: once the `limit`-th best earns T in the period, only customers
     with a total of at least T can still rank; they are ranked next."""
     params = {"start": period.start, "end": period.end}
@@ -74,7 +74,7 @@ def _top_in_period(warehouse: Warehouse, selection: Selection, period: Period, l
         return ranked(f"customer_id IN (SELECT customer_id FROM customers WHERE orders > 0 AND {selection.where()} "
                       f"ORDER BY revenue DESC, customer_id LIMIT {count})")
 
-    if buyers <= RANK_DIRECTLY_UP_TO:
+    if orders <= RANK_DIRECTLY_UP_TO:
         return ranked(selection.where())
     first = among_biggest(TOP_CANDIDATES * limit)
     threshold = float(first["revenue"].iloc[-1]) if len(first) == limit else 0.0
