@@ -14,7 +14,7 @@ import datetime as dt
 
 import pandas as pd
 
-from services.analytics.months import split_months
+from services.analytics.months import month_end, month_number, split_months
 from services.analytics.warehouse import Selection, Warehouse
 from services.selection import Period
 
@@ -24,9 +24,7 @@ NEW_IN_PERIOD = "(prev_day IS NULL OR prev_day < $start)"
 def planning_span(period: Period) -> tuple[dt.date, dt.date]:
     """The period's days, open ends widened to whole months (there are no orders beyond them)."""
     start = period.start.replace(day=1) if period.open_start else period.start
-    end = period.end
-    if period.open_end:
-        end = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    end = month_end(month_number(period.end)) if period.open_end else period.end
     return start, end
 
 
