@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask_caching.backends import FileSystemCache
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from benchmarks import answers, levers, report
 from benchmarks.duckdb_reference import DuckDBReference, build_raw_copy
@@ -46,7 +47,7 @@ def main() -> None:
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="customerscope-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    results = {"machine": _machine(), "database": url.split(":")[0]}
+    results = {"machine": _machine(), "database": make_url(url).get_backend_name()}
     engine = make_engine(url)
     results["load"] = _prepare_data(engine, url, args.customers, work / "analytics")
     snapshot_path = ensure_snapshot(engine, work / "analytics")
@@ -120,12 +121,6 @@ def _side_by_side(engine, database, options, changes: list[Filters], work: Path,
     Each engine runs the whole script in turn (interleaving them would leave each one's caches
     to the others); the answers are compared change by change.
     """
-    load = {}
-    peer = None
-    if not args.skip_peer:
-        load["peer_load_s"], peer = timed(lambda: PandasPeer(engine))
-    load["duckdb_copy_s"], _ = timed(lambda: build_raw_copy(engine, work / "raw.duckdb"))
-    reference = DuckDBReference(work / "raw.duckdb", args.threads)
     times = {"services": [], "cache_hit": [], "peer": [], "duckdb": []}
     expected = []
     cache = FileSystemCache(str(work / "cache"), threshold=0, default_timeout=0)
@@ -140,6 +135,12 @@ def _side_by_side(engine, database, options, changes: list[Filters], work: Path,
         expected.append(answers.comparable(ours))
         print(f"  change {index + 1:2d}: services {1000 * seconds:7.1f} ms  {filters.to_search() or '(no filter)'}",
               flush=True)
+    # The references load after the services ran, so their memory does not weigh on them.
+    load, peer = {}, None
+    if not args.skip_peer:
+        load["peer_load_s"], peer = timed(lambda: PandasPeer(engine))
+    load["duckdb_copy_s"], _ = timed(lambda: build_raw_copy(engine, work / "raw.duckdb"))
+    reference = DuckDBReference(work / "raw.duckdb", args.threads)
     disagreements = []
     for name, run in (("peer", peer), ("duckdb", reference)):
         if run is None:

@@ -1,9 +1,13 @@
-"""The harness's results as a Markdown table against the targets, written into docs/PERFORMANCE.md."""
+"""The harness's results as a Markdown table against the targets, written into docs/PERFORMANCE.md.
+
+One section per database, between markers, so SQLite's and PostgreSQL's results stand side
+by side. `python3 -m benchmarks.report RESULTS.json [PERFORMANCE.md]` writes a saved run again.
+"""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-
-START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def _ms(value) -> str:
@@ -122,10 +126,18 @@ def table(results: dict) -> str:
 
 
 def write_markdown(results: dict, path: Path) -> None:
-    """Replace the results section of `path` (between the markers), keeping the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else f"# Performance\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1] if END in rest else ""
-    path.write_text(f"{before}{START}\n{table(results)}\n{END}{after}", encoding="utf-8")
+    """Replace this database's results section of `path` (between its markers), keeping the rest."""
+    database = results.get("database", "unknown")
+    start, end = f"<!-- results:{database}:start -->", f"<!-- results:{database}:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    if start not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1] if end in rest else "\n"
+    path.write_text(f"{before}{start}\n### {database}\n\n{table(results)}\n{end}{after}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    saved = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    write_markdown(saved, Path(sys.argv[2] if len(sys.argv) > 2 else Path(__file__).resolve().parents[1] / "docs"
+                                / "PERFORMANCE.md"))

@@ -68,12 +68,6 @@ def month_parts(column) -> tuple:
     return extract("year", column), extract("month", column)
 
 
-def month_number(column):
-    """Months since year 0 (year * 12 + month - 1): month differences by subtraction."""
-    year, month = month_parts(column)
-    return year * 12 + month - 1
-
-
 def month_starts(years, months) -> pd.Series:
     """The first day of each (year, month) pair, as timestamps."""
     return pd.to_datetime({"year": pd.Series(years).astype(int), "month": pd.Series(months).astype(int), "day": 1})

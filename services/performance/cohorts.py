@@ -4,10 +4,11 @@ from __future__ import annotations
 import pandas as pd
 
 from services.analytics.measures import planning_span
-from services.analytics.months import month_number, month_start, split_months
+from services.analytics.months import month_number, split_months
 from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
 from services.selection import period_of
+from services.sql_functions import month_starts
 
 COLUMNS = ["cohort", "months_since", "customers", "cohort_size", "share"]
 
@@ -28,7 +29,7 @@ def cohort_retention(warehouse: Warehouse, filters: Filters, options: FilterOpti
     sizes = rows[rows["months_since"] == 0].set_index("cohort")["customers"]
     rows["cohort_size"] = rows["cohort"].map(sizes).astype("int64")
     rows["share"] = rows["customers"] / rows["cohort_size"]
-    rows["cohort"] = pd.to_datetime([month_start(int(number)) for number in rows["cohort"]])
+    rows["cohort"] = month_starts(rows["cohort"] // 12, rows["cohort"] % 12 + 1)
     return rows.sort_values(["cohort", "months_since"]).reset_index(drop=True)[COLUMNS]
 
 

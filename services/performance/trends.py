@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 
 from services.analytics.measures import sales
-from services.analytics.months import month_start
 from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters
 from services.selection import period_of
+from services.sql_functions import month_starts
 
 MONTHLY_COLUMNS = ["month", "revenue", "orders", "customers"]
 
@@ -21,7 +21,7 @@ def monthly(warehouse: Warehouse, filters: Filters, options: FilterOptions) -> p
     rows = rows[rows["orders"] > 0].sort_values("month")
     if rows.empty:
         return _empty()
-    frame = rows.assign(month=pd.to_datetime([month_start(int(number)) for number in rows["month"]]),
+    frame = rows.assign(month=month_starts(rows["month"] // 12, rows["month"] % 12 + 1),
                         customers=rows["month_customers"])[MONTHLY_COLUMNS]
     return frame.reset_index(drop=True)
 
