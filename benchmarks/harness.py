@@ -91,7 +91,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "docs" / "performance.json"))
+    parser.add_argument("--json", help="default: docs/performance-DATABASE-CUSTOMERS.json")
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "PERFORMANCE.md"))
     return parser.parse_args()
 
@@ -175,8 +175,10 @@ def _unfiltered(engine, database, options, peer, reference) -> dict:
 
 
 def _write(results: dict, args) -> None:
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    customers = results["scale"]["customers"]
+    path = Path(args.json or ROOT / "docs" / f"performance-{results['database']}-{customers}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     report.write_markdown(results, Path(args.markdown))
     print(report.table(results))
 

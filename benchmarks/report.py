@@ -1,7 +1,7 @@
 """The harness's results as a Markdown table against the targets, written into docs/PERFORMANCE.md.
 
-One section per database, between markers, so SQLite's and PostgreSQL's results stand side
-by side. `python3 -m benchmarks.report RESULTS.json [PERFORMANCE.md]` writes a saved run again.
+One section per database and scale, between markers, so SQLite's and PostgreSQL's results
+stand side by side. `python3 -m benchmarks.report RESULTS.json [PERFORMANCE.md]` writes a saved run again.
 """
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     tab = results.get("tab", {})
     script, unfiltered, ratios = tab.get("script", {}), tab.get("unfiltered", {}), tab.get("ratios", {})
     services, hits = script.get("services", {}), script.get("cache_hit", {})
+    # The targets against the peer are set for a company's scale; a smaller run only reports.
+    at_scale = results.get("scale", {}).get("customers", 0) >= 1_000_000
+
+    def versus_peer(ok):
+        return _check(ok) if at_scale else "reported (target at 1M)"
+
     found = [
         ("Filter change, whole tab, no cache: median ≤ 150 ms",
          f"{_ms(services.get('median_ms'))} ({services.get('count', 0)} changes)",
@@ -43,11 +49,11 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
         ("Cache hit, whole tab: p95 ≤ 20 ms", _ms(hits.get("p95_ms")), _check(_at_most(hits.get("p95_ms"), 20))),
         ("Pandas peer ÷ ours, script median ≥ 10×",
          f"{_x(ratios.get('peer_over_services_script'))} (peer {_ms(script.get('peer', {}).get('median_ms'))})",
-         _check(_at_least(ratios.get("peer_over_services_script"), 10))),
+         versus_peer(_at_least(ratios.get("peer_over_services_script"), 10))),
         ("Pandas peer ÷ ours, unfiltered view ≥ 20×",
          f"{_x(ratios.get('peer_over_services_unfiltered'))} (peer {_ms(unfiltered.get('peer', {}).get('median_ms'))},"
          f" ours {_ms(unfiltered.get('services', {}).get('median_ms'))})",
-         _check(_at_least(ratios.get("peer_over_services_unfiltered"), 20))),
+         versus_peer(_at_least(ratios.get("peer_over_services_unfiltered"), 20))),
         ("Raw DuckDB SQL ÷ ours (reference), script / unfiltered",
          f"{_x(ratios.get('duckdb_over_services_script'))} / {_x(ratios.get('duckdb_over_services_unfiltered'))}"
          f" (DuckDB {_ms(script.get('duckdb', {}).get('median_ms'))})", "reported"),
@@ -126,15 +132,16 @@ def table(results: dict) -> str:
 
 
 def write_markdown(results: dict, path: Path) -> None:
-    """Replace this database's results section of `path` (between its markers), keeping the rest."""
+    """Replace this run's results section of `path` (between its markers), keeping the rest."""
     database = results.get("database", "unknown")
-    start, end = f"<!-- results:{database}:start -->", f"<!-- results:{database}:end -->"
+    name = f"{database}, {results.get('scale', {}).get('customers', 0):,} customers"
+    start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     if start not in text:
         text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1] if end in rest else "\n"
-    path.write_text(f"{before}{start}\n### {database}\n\n{table(results)}\n{end}{after}", encoding="utf-8")
+    path.write_text(f"{before}{start}\n### {name}\n\n{table(results)}\n{end}{after}", encoding="utf-8")
 
 
 if __name__ == "__main__":
