@@ -1,6 +1,6 @@
 """The benchmark harness: one command measures the Customer performance tab at a chosen scale.
 
-    python3 -m benchmarks.harness --customers 1000000 --database-url sqlite:////data/bench/m1.db
+    python3 -m benchmarks.harness --customers 1000000 --database-url sqlite:///instance/bench-1m.db
 
 Steps (each can be skipped): demo data into the database if it is empty (timed: generation,
 refresh, snapshot); the fixed script of filter changes through the services without cache,
