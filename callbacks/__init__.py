@@ -1,9 +1,14 @@
-"""Callback registration: one module per tab plus the shell, each with `register(app, context)`."""
+"""Callback registration: one module per tab (or part of a tab) plus the shell, each with `register(app, ...)`."""
 from __future__ import annotations
 
-from callbacks import performance, shell
+from callbacks import performance, segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments, shell
 
 
-def register_all(app, context) -> None:
+def register_all(app, context, jobs) -> None:
+    """`context`: the request's accessors; `jobs`: what background jobs open their own connections from."""
     shell.register(app, context)
     performance.register(app, context)
+    segmentation_rfm.register(app, context)
+    segmentation_lab.register(app, context, jobs)
+    segmentation_segments.register(app, context)
+    segmentation_assign.register(app, context)

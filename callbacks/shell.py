@@ -40,18 +40,20 @@ def register(app, context) -> None:
 
     @app.callback(Output(shell.TAB_CONTENT, "children"), Input(shell.TABS, "active_tab"))
     def render_tab(active_tab):
-        return shell.render_tab(active_tab)
+        return shell.render_tab(active_tab, context.user().role)
 
     @app.callback(
         Output(fb.DATE_RANGE, "start_date"), Output(fb.DATE_RANGE, "end_date"),
         Output(fb.COUNTRIES, "value"), Output(fb.GENDERS, "value"), Output(fb.AGE_BRACKETS, "value"),
+        Output(fb.SEGMENT, "value"),
         Output(shell.TABS, "active_tab"), Output(fb.STORE, "data"), Output(shell.URL, "search"),
         Input(shell.URL, "search"),
         Input(fb.DATE_RANGE, "start_date"), Input(fb.DATE_RANGE, "end_date"),
         Input(fb.COUNTRIES, "value"), Input(fb.GENDERS, "value"), Input(fb.AGE_BRACKETS, "value"),
+        Input(fb.SEGMENT, "value"),
         Input(shell.TABS, "active_tab"), Input(fb.RESET, "n_clicks"),
     )
-    def sync_filters(search, start, end, countries, genders, ages, tab, _reset):
+    def sync_filters(search, start, end, countries, genders, ages, segment, tab, _reset):
         """The URL drives the controls on load/navigation; the controls drive the URL after."""
         options = context.filter_options()
         trigger, shown_tab = ctx.triggered_id, tab
@@ -60,12 +62,12 @@ def register(app, context) -> None:
         elif trigger == fb.RESET:
             filters = Filters()
         else:
-            filters = parse_filters(start, end, countries, genders, ages, options)
+            filters = parse_filters(start, end, countries, genders, ages, options, segment)
         tab = tab if tab in shell.TAB_KEYS else shell.DEFAULT_TAB
         pushes_controls = trigger in (None, shell.URL, fb.RESET)
         # Setting the tab, even to the same one, renders it afresh: only when it changes.
         controls = ((*_control_values(filters), tab if tab != shown_tab else no_update) if pushes_controls
-                    else (no_update,) * 6)
+                    else (no_update,) * 7)
         new_search = search_for(filters, tab)
         # The store holds the canonical query string; tab callbacks re-parse it on the server.
         return (*controls, filters.to_search(), new_search if new_search != (search or "") else no_update)
@@ -74,5 +76,5 @@ def _control_values(filters: Filters) -> tuple:
     return (
         filters.start.isoformat() if filters.start else None,
         filters.end.isoformat() if filters.end else None,
-        list(filters.countries), list(filters.genders), list(filters.age_brackets),
+        list(filters.countries), list(filters.genders), list(filters.age_brackets), filters.segment_id,
     )

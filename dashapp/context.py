@@ -6,14 +6,16 @@ the filters, and for cached service results, and pass those to services.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
-from flask import g, request
+from flask import abort, current_app, g, request
 from flask_caching import Cache
 from flask_login import current_user
 from sqlalchemy import Connection, Engine
 
 from dashapp.analytics import get_warehouse
+from dashapp.background import JobEnvironment
 from dashapp.cache import get_cache
 from dashapp.database import get_engine, get_session
 from layouts.shell import ShellUser
@@ -21,6 +23,7 @@ from services import audit
 from services.analytics.warehouse import Warehouse
 from services.filters import FilterOptions, Filters, filter_options, parse_search, scope_key
 from services.refresh import current_version
+from services.segmentation.saved import with_segments
 
 Result = TypeVar("Result")
 
@@ -36,6 +39,18 @@ class RequestContext:
 
     def user(self) -> ShellUser:
         return ShellUser(current_user.username, current_user.role, current_user.country_scope)
+
+    def user_id(self) -> int:
+        return current_user.id
+
+    def require_role(self, roles: frozenset[str]) -> None:
+        """Refuse the request (403) unless the server-side user record has one of these roles."""
+        if current_user.role not in roles:
+            abort(403)
+
+    def runs_dir(self) -> Path:
+        """Where clustering runs wait to be saved (shared by the workers of this host)."""
+        return JobEnvironment.from_settings(current_app.extensions["settings"]).runs_dir
 
     def scope(self) -> tuple[str, ...] | None:
         """The countries this user may see (None: all), from the server-side user record."""
@@ -55,8 +70,14 @@ class RequestContext:
         return g.data_version
 
     def filter_options(self) -> FilterOptions:
-        scope = self.scope()
-        return self.cached(f"filter-options|{scope_key(scope)}", lambda connection: filter_options(connection, scope))
+        """The data's options (cached per data version) with the saved segments as they are now."""
+        if "filter_options" not in g:
+            scope = self.scope()
+            options = self.cached(f"filter-options|{scope_key(scope)}",
+                                  lambda connection: filter_options(connection, scope))
+            with self.engine().connect() as connection:
+                g.filter_options = with_segments(connection, options)
+        return g.filter_options
 
     def filters(self, search: str | None) -> Filters:
         """The filters of a query string, checked against the options, with the user's scope applied."""

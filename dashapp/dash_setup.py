@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 import callbacks
+from dashapp import background
 from dashapp.context import RequestContext
 from dashapp.settings import PROJECT_ROOT
 from layouts import shell
@@ -45,6 +46,7 @@ def serve_layout():
 
 
 def init_app(server: Flask) -> dash.Dash:
+    settings = server.extensions["settings"]
     app = dash.Dash(
         __name__,
         server=server,
@@ -55,10 +57,11 @@ def init_app(server: Flask) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
+        background_callback_manager=background.manager(settings),
     )
     app.index_string = INDEX
     app.layout = serve_layout
-    callbacks.register_all(app, RequestContext())
+    callbacks.register_all(app, RequestContext(), background.JobEnvironment.from_settings(settings))
     # Dash registers its script bundles lazily on the first request; in a threaded worker,
     # concurrent first requests can see an empty registry and fail (plotly/dash#3971).
     # Doing the setup here, in every worker before it serves, closes that gap.

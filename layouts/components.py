@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -45,3 +46,41 @@ def graph(graph_id: str, height: int = 320) -> dcc.Loading:
         dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}),
         delay_show=300, type="circle",
     )
+
+
+def data_grid(grid_id: str, columns: list[dict], empty: str, row_id: str | None = None,
+              column_size: str | None = "responsiveSizeToFit", **options) -> dag.AgGrid:
+    """An AG Grid table in the product's look: sortable, resizable, as tall as its rows.
+
+    `column_size=None` keeps the columns' own widths (a wide table scrolls sideways).
+    """
+    return dag.AgGrid(
+        id=grid_id, columnDefs=columns, rowData=[], columnSize=column_size,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapText": True, "autoHeight": True},
+        getRowId=row_id, className="ag-theme-quartz",
+        dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "localeText": {"noRowsToShow": empty},
+                         **options},
+        style={"width": "100%"},
+    )
+
+
+def export_button(button_id: str, download_id: str, label: str = "Export CSV") -> html.Span:
+    """A small "Export CSV" button with the download it fills."""
+    return html.Span([
+        dbc.Button([html.I(className="bi bi-download me-1"), label], id=button_id, size="sm", color="secondary",
+                   outline=True),
+        dcc.Download(id=download_id),
+    ])
+
+
+def analyst_note(can_edit: bool, what: str) -> html.Div | None:
+    """Why a viewer sees a control disabled."""
+    if can_edit:
+        return None
+    return html.Div([html.I(className="bi bi-lock me-1"), f"Analysts and administrators {what}."],
+                    className="small text-body-secondary")
+
+
+def feedback(feedback_id: str) -> html.Div:
+    """Where a form's result or error appears."""
+    return html.Div(id=feedback_id, className="small mt-2", role="status")

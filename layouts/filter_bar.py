@@ -1,4 +1,4 @@
-"""The global filter bar: date range, countries, genders, age brackets."""
+"""The global filter bar: date range, countries, genders, age brackets, saved segment."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -11,6 +11,7 @@ DATE_RANGE = "filters-date-range"
 COUNTRIES = "filters-countries"
 GENDERS = "filters-genders"
 AGE_BRACKETS = "filters-age-brackets"
+SEGMENT = "filters-segment"
 RESET = "filters-reset"
 STORE = "filters-store"
 SCOPE_NOTE = "filters-scope-note"
@@ -22,6 +23,10 @@ def _labelled(label: str, control, width: dict, tooltip: str | None = None) -> d
     if tooltip:
         children.append(dbc.Tooltip(tooltip, target=label_id, placement="bottom"))
     return dbc.Col(children, **width)
+
+
+def segment_options(options: FilterOptions) -> list[dict]:
+    return [{"label": name, "value": segment_id} for segment_id, name in options.segments]
 
 
 def filter_bar(options: FilterOptions, scope: tuple[str, ...] | None) -> html.Div:
@@ -36,13 +41,16 @@ def filter_bar(options: FilterOptions, scope: tuple[str, ...] | None) -> html.Di
             ), {"xs": 12, "lg": 3}),
             _labelled("Countries", dcc.Dropdown(
                 id=COUNTRIES, options=list(options.countries), multi=True, placeholder="All countries", maxHeight=320,
-            ), {"xs": 12, "md": 4, "lg": 3}),
+            ), {"xs": 12, "md": 4, "lg": 2}),
             _labelled("Genders", dcc.Dropdown(
                 id=GENDERS, options=list(options.genders), multi=True, placeholder="All genders",
             ), {"xs": 12, "md": 4, "lg": 2}),
             _labelled("Age brackets", dcc.Dropdown(
                 id=AGE_BRACKETS, options=list(options.age_brackets), multi=True, placeholder="All ages",
-            ), {"xs": 12, "md": 4, "lg": 3}, tooltip=AGE_RULE),
+            ), {"xs": 12, "md": 4, "lg": 2}, tooltip=AGE_RULE),
+            _labelled("Saved segment", dcc.Dropdown(
+                id=SEGMENT, options=segment_options(options), placeholder="All customers", clearable=True,
+            ), {"xs": 12, "md": 4, "lg": 2}),
             dbc.Col(dbc.Button([html.I(className="bi bi-arrow-counterclockwise me-1"), "Reset"],
                                id=RESET, color="secondary", outline=True, size="sm", className="w-100"),
                     xs=12, lg=1, className="d-flex align-items-end"),

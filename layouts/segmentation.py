@@ -1,12 +1,22 @@
-"""The Segmentation tab."""
+"""The Segmentation tab: RFM, the clustering lab, saved segments with comparison, and assignment."""
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts.placeholder import not_built_yet
+from layouts import segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments
 
 CONTENT = "segmentation-content"
+SECTIONS = "segmentation-sections"
+ANALYST_ROLES = frozenset({"analyst", "admin"})
 
 
-def layout() -> html.Div:
-    return html.Div(not_built_yet("Segmentation", "RFM segments, the clustering lab and saved segments will appear here."), id=CONTENT)
+def layout(role: str) -> html.Div:
+    can_edit = role in ANALYST_ROLES
+    sections = dbc.Tabs([
+        dbc.Tab(segmentation_rfm.layout(can_edit), label="RFM", tab_id="rfm"),
+        dbc.Tab(segmentation_lab.layout(can_edit), label="Clustering lab", tab_id="lab"),
+        dbc.Tab(segmentation_segments.layout(can_edit), label="Saved segments", tab_id="segments"),
+        dbc.Tab(segmentation_assign.layout(can_edit), label="Assign customers", tab_id="assign"),
+    ], id=SECTIONS, active_tab="rfm", className="mb-3 segmentation-sections")
+    return html.Div(sections, id=CONTENT)

@@ -25,14 +25,14 @@ class Tab:
     key: str
     label: str
     icon: str
-    render: Callable[[], html.Div]
+    render: Callable[[str], html.Div]  # the tab's layout for a user's role
 
 
 TAB_LIST = (
-    Tab("performance", "Customer performance", "bi-people", performance.layout),
+    Tab("performance", "Customer performance", "bi-people", lambda _role: performance.layout()),
     Tab("segmentation", "Segmentation", "bi-diagram-3", segmentation.layout),
-    Tab("coupons", "Coupons", "bi-ticket-perforated", coupons.layout),
-    Tab("campaigns", "Campaigns", "bi-megaphone", campaigns.layout),
+    Tab("coupons", "Coupons", "bi-ticket-perforated", lambda _role: coupons.layout()),
+    Tab("campaigns", "Campaigns", "bi-megaphone", lambda _role: campaigns.layout()),
 )
 TAB_KEYS = tuple(tab.key for tab in TAB_LIST)
 DEFAULT_TAB = TAB_KEYS[0]
@@ -45,9 +45,9 @@ class ShellUser:
     country_scope: tuple[str, ...] | None
 
 
-def render_tab(key: str | None) -> html.Div:
+def render_tab(key: str | None, role: str) -> html.Div:
     tab = next((tab for tab in TAB_LIST if tab.key == key), TAB_LIST[0])
-    return tab.render()
+    return tab.render(role)
 
 
 def _user_menu(user: ShellUser, csrf_token: str) -> dbc.DropdownMenu:

@@ -63,6 +63,7 @@ class FilterOptions:
     last_date: dt.date | None
     genders: tuple[str, ...] = GENDERS
     age_brackets: tuple[str, ...] = AGE_BRACKET_LABELS
+    segments: tuple[tuple[int, str], ...] = ()  # saved segments: (id, name)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -85,6 +86,8 @@ def parse_filters(start: str | None, end: str | None, countries, genders, age_br
     if start_date and end_date and start_date > end_date:
         start_date, end_date = end_date, start_date
     segment = int(segment_id) if str(segment_id or "").isdigit() else None
+    if segment not in {known for known, _ in options.segments}:
+        segment = None
     return Filters(start_date, end_date, _choices(countries, options.countries),
                    _choices(genders, options.genders), _choices(age_brackets, options.age_brackets),
                    segment)

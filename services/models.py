@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -232,12 +233,39 @@ class AuditLog(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
 
 
+SEGMENT_KINDS = ("rfm", "cluster", "filters")
+
+
+class SavedClustering(Base):
+    """A clustering run kept for later: its settings, cluster names and the fitted pipeline."""
+
+    __tablename__ = "saved_clusterings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # features, scaling, algorithm, k, ...
+    clusters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # cluster, name, description, action, customers
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pipeline: Mapped[bytes] = mapped_column(LargeBinary)  # the fitted scikit-learn Pipeline (joblib)
+    data_version: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
 class SavedSegment(Base):
+    """A named set of customers, frozen at saving; its id never returns once deleted, so
+    cached answers keyed on it cannot be mistaken for another segment's."""
+
     __tablename__ = "saved_segments"
+    __table_args__ = (CheckConstraint(f"kind IN {SEGMENT_KINDS}", name="kind"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
-    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # how it was made, for the record
+    kind: Mapped[str] = mapped_column(String(10), default="filters")
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    clustering_id: Mapped[int | None] = mapped_column(ForeignKey("saved_clusterings.id", ondelete="SET NULL"))
+    cluster: Mapped[int | None] = mapped_column(Integer)
+    data_version: Mapped[int | None] = mapped_column(Integer)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 

@@ -164,18 +164,30 @@ def _rfm_segment(r, f):
     return case(*whens, else_=None)
 
 
+def _quintile(rank, n):
+    """`rules.rfm_score` in SQL: ceil(5 (rank - 1) / (n - 1)) in integer arithmetic, at least 1."""
+    return case((n == 1, 3), (rank == 1, 1), else_=((rank - 1) * 5 + n - 2) // (n - 1))
+
+
 def _score_rfm(connection: Connection) -> None:
-    """Quintile scores over buyers; ties broken by customer id so every quintile fills."""
-    scores = (
+    """Quintile scores over buyers (see `rules.RFM_SCORE_RULE`)."""
+    ranks = (
         select(
             S.customer_id,
-            func.ntile(5).over(order_by=(S.recency_days.desc(), S.customer_id)).label("r"),
-            func.ntile(5).over(order_by=(S.orders, S.customer_id)).label("f"),
-            func.ntile(5).over(order_by=(S.revenue, S.customer_id)).label("m"),
+            func.count().over().label("n"),
+            func.row_number().over(order_by=(S.recency_days.desc(), S.customer_id)).label("r_rank"),
+            func.row_number().over(order_by=(S.orders, S.customer_id)).label("f_rank"),
+            func.row_number().over(order_by=(S.revenue, S.customer_id)).label("m_rank"),
         )
         .where(S.orders > 0)
-        .subquery("scores")
+        .subquery("ranks")
     )
+    scores = select(
+        ranks.c.customer_id,
+        _quintile(ranks.c.r_rank, ranks.c.n).label("r"),
+        _quintile(ranks.c.f_rank, ranks.c.n).label("f"),
+        _quintile(ranks.c.m_rank, ranks.c.n).label("m"),
+    ).subquery("scores")
     connection.execute(
         update(CustomerSummary)
         .where(S.customer_id == scores.c.customer_id)

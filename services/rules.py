@@ -58,8 +58,13 @@ PROFILE_DESCRIPTIONS = dict(PROFILE_RULES)
 
 
 # ------------------------------------------------------------------ RFM segments
-# Scores are quintiles 1-5 over buyers (recency reversed: 5 = most recent). The segment
-# comes from the recency (R) and frequency (F) scores; first match wins.
+# Scores are quintiles 1-5 over the scored customers (recency reversed: 5 = most recent).
+# Customers are ranked 1..n (ties broken by customer id, so every quintile fills even when
+# most customers share a value) and the rank is cut as pandas.qcut cuts it: score =
+# ceil(5 (rank - 1) / (n - 1)), at least 1; a lone customer scores 3. The segment comes from
+# the recency (R) and frequency (F) scores; first match wins.
+RFM_SCORE_RULE = ("Scores 1-5 are quintiles of the customers' ranks (ties broken by customer id); "
+                  "recency is reversed, so R = 5 is the most recent fifth.")
 RFM_SEGMENT_MAP: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("Champions", (5,), (4, 5)),
     ("Loyal Customers", (3, 4), (4, 5)),
@@ -74,6 +79,19 @@ RFM_SEGMENT_MAP: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("Lost", (1,), (1, 2)),
 )
 RFM_SEGMENTS = tuple(name for name, _, _ in RFM_SEGMENT_MAP)
+RFM_SEGMENT_DESCRIPTIONS: dict[str, str] = {
+    "Champions": "Bought recently and often: reward them, ask for reviews, offer early access.",
+    "Loyal Customers": "Buy often, fairly recently: upsell and invite to the loyalty programme.",
+    "Potential Loyalists": "Recent customers with a few orders: offer membership or bundles.",
+    "New Customers": "Bought very recently, for the first time or so: onboard them well.",
+    "Promising": "Recent but rare buyers: build the habit with a timely second offer.",
+    "Need Attention": "Average recency and frequency: a personal, limited-time offer.",
+    "About to Sleep": "Slipping away after few orders: reactivate with something relevant.",
+    "Can't Lose Them": "Used to buy very often, not lately: win them back personally.",
+    "At Risk": "Frequent buyers who have not bought for a while: a win-back campaign.",
+    "Hibernating": "Rare buyers, long ago: a low-cost reminder at most.",
+    "Lost": "Lowest recency and frequency: only revive them if it is cheap.",
+}
 
 
 def rfm_segment(r: int, f: int) -> str:
@@ -82,6 +100,13 @@ def rfm_segment(r: int, f: int) -> str:
         if r in r_scores and f in f_scores:
             return name
     raise ValueError(f"scores out of range: R={r}, F={f}")
+
+
+def rfm_score(rank: int, n: int) -> int:
+    """The 1-5 score of the customer ranked `rank` (1 = lowest) of `n` (the rule above)."""
+    if n == 1:
+        return 3
+    return max(1, -(-(rank - 1) * 5 // (n - 1)))
 
 
 def age_bracket(age: int | None) -> str:

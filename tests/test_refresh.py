@@ -45,10 +45,9 @@ def _load(engine, people: pd.DataFrame, orders: pd.DataFrame) -> None:
         connection.execute(insert(Transaction), orders.to_dict("records"))
 
 
-def _ntile(n: int, buckets: int = 5) -> np.ndarray:
-    """SQL NTILE: the first n % buckets groups hold one extra row."""
-    size, extra = divmod(n, buckets)
-    return np.concatenate([np.full(size + (1 if b < extra else 0), b + 1) for b in range(buckets)])
+def _quintiles(n: int) -> np.ndarray:
+    """Scores of customers ranked 1..n, as pandas.qcut cuts the ranks into fifths."""
+    return pd.qcut(np.arange(1, n + 1), 5, labels=False) + 1 if n > 1 else np.array([3])
 
 
 def _expected(people: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
@@ -75,7 +74,7 @@ def _expected(people: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
     buyers = buyers.reset_index()
     for score, column, ascending in (("r", "recency_days", False), ("f", "orders", True), ("m", "revenue", True)):
         ordered = buyers.sort_values([column, "id"], ascending=[ascending, True])
-        frame.loc[ordered["id"], f"{score}_score"] = _ntile(len(ordered))
+        frame.loc[ordered["id"], f"{score}_score"] = _quintiles(len(ordered))
     return frame
 
 

@@ -31,18 +31,36 @@ SELECT customer_id, count(*) AS orders, sum(amount) AS revenue, min(day) AS firs
        min(day) FILTER (WHERE seq = 2) AS second_day, arg_max(prev_day, seq) AS penultimate_day
 FROM sequenced GROUP BY customer_id;
 
+CREATE TABLE categories AS
+SELECT DISTINCT category FROM raw_category_revenue ORDER BY category;
+
+CREATE TABLE customer_categories AS
+SELECT customer_id, category, revenue FROM raw_category_revenue ORDER BY customer_id, category;
+
+-- Profile features for the segmentation (as of the reference date of the refresh).
+CREATE TEMP TABLE customer_extras AS
+SELECT r.customer_id, first(cc.category ORDER BY cc.revenue DESC, cc.category) AS top_category,
+       any_value(e.claimed) AS claimed, any_value(e.burned) AS burned
+FROM raw_customers r
+LEFT JOIN customer_categories cc USING (customer_id)
+LEFT JOIN raw_coupon_events e USING (customer_id)
+GROUP BY r.customer_id;
+
 CREATE TABLE customers AS
-SELECT r.customer_id, r.external_id, r.name, r.country, r.city, r.profile, r.rfm_segment,
+SELECT r.customer_id, r.external_id, r.name, r.country, r.city, r.gender, r.profile, r.rfm_segment,
        cells.cell, cells.country_code, cells.gender_code, cells.age_code, cities.city_id,
        CAST(r.age AS SMALLINT) AS age,
        coalesce(m.orders, 0) AS orders, coalesce(m.revenue, 0.0) AS revenue,
        m.first_day, CAST(year(m.first_day) * 12 + month(m.first_day) - 1 AS SMALLINT) AS first_month,
-       m.second_day, m.penultimate_day, m.last_day
+       m.second_day, m.penultimate_day, m.last_day,
+       r.income, r.recency_days, r.tenure_days, r.discount, r.coupon_orders, x.top_category,
+       coalesce(x.claimed, 0) AS coupons_claimed, coalesce(x.burned, 0) AS coupons_burned
 FROM raw_customers r
 JOIN cells ON cells.country IS NOT DISTINCT FROM r.country AND cells.gender = r.gender
           AND cells.age_bracket = r.age_bracket AND cells.family_status = r.family_status
           AND cells.profile = r.profile
 JOIN cities ON cities.city IS NOT DISTINCT FROM r.city AND cities.country IS NOT DISTINCT FROM r.country
+JOIN customer_extras x USING (customer_id)
 LEFT JOIN milestones m USING (customer_id)
 ORDER BY revenue DESC, r.customer_id;  -- the biggest customers first: a top-N query stops after one block
 
@@ -72,3 +90,5 @@ ORDER BY day;
 DROP TABLE raw_orders;
 DROP TABLE raw_customers;
 DROP TABLE raw_surveys;
+DROP TABLE raw_category_revenue;
+DROP TABLE raw_coupon_events;

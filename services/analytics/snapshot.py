@@ -10,7 +10,8 @@ one is being built. Tables (see `schema.sql` for the details):
 - `orders`: every order with its customer's cell and the days of the customer's previous
   two orders, sorted by day, which turns distinct-customer counts into sums;
 - `monthly`, `cohort_months`: roll-ups of `orders` by cell and calendar month;
-- `surveys`: NPS answers with the customer's cell.
+- `surveys`: NPS answers with the customer's cell;
+- `customer_categories`, `categories`: revenue per customer and category, and the categories.
 """
 from __future__ import annotations
 
@@ -37,9 +38,20 @@ SOURCES = {
                    "id BIGINT, customer_id INTEGER, ordered_at VARCHAR, amount DOUBLE"),
     "raw_customers": (
         "SELECT s.customer_id, c.external_id, c.name, s.gender, s.country, s.city, s.age, s.age_bracket,"
-        " s.family_status, s.profile, s.rfm_segment FROM customer_summary s JOIN customers c ON c.id = s.customer_id",
+        " s.family_status, s.profile, s.rfm_segment, s.income, s.recency_days, s.tenure_days, s.discount,"
+        " s.coupon_orders FROM customer_summary s JOIN customers c ON c.id = s.customer_id",
         "customer_id INTEGER, external_id VARCHAR, name VARCHAR, gender VARCHAR, country VARCHAR, city VARCHAR,"
-        " age INTEGER, age_bracket VARCHAR, family_status VARCHAR, profile VARCHAR, rfm_segment VARCHAR"),
+        " age INTEGER, age_bracket VARCHAR, family_status VARCHAR, profile VARCHAR, rfm_segment VARCHAR,"
+        " income DOUBLE, recency_days INTEGER, tenure_days INTEGER, discount DOUBLE, coupon_orders INTEGER"),
+    # Aggregated by the SQL database: a few rows per customer instead of a category per order.
+    "raw_category_revenue": (
+        "SELECT customer_id, category, sum(amount) FROM transactions WHERE category IS NOT NULL"
+        " GROUP BY customer_id, category",
+        "customer_id INTEGER, category VARCHAR, revenue DOUBLE"),
+    "raw_coupon_events": (
+        "SELECT customer_id, sum(CASE WHEN event = 'claimed' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN event = 'burned' THEN 1 ELSE 0 END) FROM coupon_events GROUP BY customer_id",
+        "customer_id INTEGER, claimed INTEGER, burned INTEGER"),
     "raw_surveys": ("SELECT customer_id, answered_at, nps_score FROM survey_responses",
                     "customer_id INTEGER, answered_at VARCHAR, nps_score INTEGER"),
 }

@@ -22,7 +22,8 @@ The data tells stories the product should be able to find again:
   purchase rates; in the window treatment customers buy about 15% more often, at a lower
   profit per sale; plus a holiday e-mail campaign (with a 10% holdout) and a loyalty
   programme with its own coupon;
-- four behavioural groups that clustering on the summary features should separate;
+- four behavioural groups (about half the customers) that K-means on the clustering lab's default
+  features (`services.segmentation.defaults`) separates from each other and from the mainstream;
 - NPS answers that follow behaviour (loyal customers score higher than one-time buyers).
 
 Where the truths are recorded: the returned `PlantedTruths`, and in the data itself so they

@@ -22,6 +22,12 @@ from services.demo.plan import (
 )
 
 
+# Loyal order rates scatter around the group's mean (coefficient of variation 1/sqrt(shape)): narrow
+# enough that a group's rhythm stays recognisable, wide enough to pair A/B test customers by rate.
+RATE_SHAPE = 8.0
+RATE_RANGE = (4.0, 30.0)  # orders per year: above the Loyal rule's 3, at most one every twelve days or so
+
+
 @dataclass
 class Batch:
     """Arrays of one batch of customers (index = position in the batch)."""
@@ -83,10 +89,8 @@ def _groups(rng: np.random.Generator, age: np.ndarray, with_top: bool) -> tuple[
     """Behavioural group by age (the overall age distribution stays as drawn) and top-buyer rank."""
     n = len(age)
     group_p = np.zeros((n, len(GROUPS)))
-    group_p[:, 1] = np.where((age >= 20) & (age < 35), 0.30, 0.0)
-    group_p[:, 2] = np.where((age >= 40) & (age < 63), 0.16, 0.0)
-    group_p[:, 3] = np.where((age >= 22) & (age < 61), 0.12, 0.0)
-    group_p[:, 4] = np.where(age >= 58, 0.45, 0.0)
+    for g, spec in enumerate(GROUPS[1:], start=1):
+        group_p[:, g] = np.where((age >= spec.ages[0]) & (age < spec.ages[1]), spec.take_up, 0.0)
     group_p[:, 0] = 1.0 - group_p[:, 1:].sum(axis=1)
     group = weighted_choice(rng, group_p, np.arange(n))
 
@@ -163,7 +167,7 @@ def _rhythm(rng: np.random.Generator, cal: Calendar, age: np.ndarray, income: np
             signup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Loyal order rate, basket size and the first day of a loyal rhythm; top buyers outdo everyone."""
     is_top = top >= 0
-    rate = np.clip(rng.gamma(4.0, per_group("loyal_rate")[group] / 4.0), 4.0, 30.0)
+    rate = np.clip(rng.gamma(RATE_SHAPE, per_group("loyal_rate")[group] / RATE_SHAPE), *RATE_RANGE)
     age_spend = np.interp(age, (18, 25, 32, 38, 44, 50, 57, 62, 68, 76),
                           (0.70, 0.75, 0.85, 1.00, 1.25, 1.35, 1.30, 1.00, 0.80, 0.70))
     spend = (per_group("spend")[group] * np.clip(rng.lognormal(0.0, 0.3, len(age)), 0.5, 2.0) * age_spend

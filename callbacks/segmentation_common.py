@@ -1,0 +1,52 @@
+"""What the Segmentation tab's callbacks share: inputs, role rule, messages, and saving a set of customers."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import Input, html, no_update
+from dash.exceptions import PreventUpdate
+from sqlalchemy.exc import IntegrityError
+
+from layouts import filter_bar as fb
+from layouts import shell
+from layouts.segmentation import ANALYST_ROLES
+from services.filters import Filters
+from services.segmentation import saved
+
+__all__ = ["ANALYST_ROLES", "FILTERS", "THEME", "filters_of", "message", "save_members"]
+
+FILTERS = Input(fb.STORE, "data")
+THEME = Input(shell.THEME_STORE, "data")
+
+
+def filters_of(context, search: str | None) -> Filters:
+    if search is None:  # the filter bar has not synced yet
+        raise PreventUpdate
+    return context.filters(search)
+
+
+def message(text: str, ok: bool = True) -> dbc.Alert:
+    icon = "bi-check-circle" if ok else "bi-exclamation-triangle"
+    return dbc.Alert([html.I(className=f"bi {icon} me-2"), text], color="success" if ok else "danger",
+                     className="py-2 px-3 mb-0 small", dismissable=True)
+
+
+def save_members(context, name: str | None, kind: str, members: Sequence[int], filters: Filters, counter,
+                 *, definition: dict, description: str | None = None):
+    """Save these customers as a segment in one transaction; (message, new counter of the segment list)."""
+    definition = {**definition, "filters": filters.to_search()}
+    try:
+        with context.engine().begin() as connection:
+            segment_id = saved.save_segment(connection, name, kind, members, description=description,
+                                            definition=definition, owner_id=context.user_id(),
+                                            data_version=context.data_version())
+    except saved.SegmentError as error:
+        return message(str(error), ok=False), no_update
+    except IntegrityError as error:
+        if not saved.is_name_clash(error):
+            raise
+        return message("That name was just taken: choose another.", ok=False), no_update
+    context.audit("save segment", segment_id=segment_id, kind=kind, customers=len(set(members)))
+    return message(f"Saved “{saved.clean_name(name)}” with {len(set(members)):,} customers. It is now in the "
+                   "filter bar's Saved segment list."), (counter or 0) + 1

@@ -1,0 +1,1 @@
+"""Segmentation: RFM scoring, the clustering lab, saved segments and their comparison."""
