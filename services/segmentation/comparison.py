@@ -77,7 +77,7 @@ def _churn(buyers_a: pd.DataFrame, buyers_b: pd.DataFrame) -> st.MetricCompariso
 
 def _nps_scores(frame: pd.DataFrame) -> np.ndarray:
     """Every survey answer of the members as -100 (detractor), 0 (passive) or 100 (promoter)."""
-    answers = [score for scores in frame["nps"] if scores is not None for score in scores]
+    answers = [score for scores in frame["nps"] if isinstance(scores, list | np.ndarray) for score in scores]
     return np.asarray(answers, dtype=float)
 
 
