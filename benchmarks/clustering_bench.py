@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {
         "machine": _machine(), "database": make_url(args.database_url).get_backend_name(),
         "customers": customers, "repeats": args.repeats,
+        "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads},
         "spec": {"features": list(spec.features), "scaling": spec.scaling, "algorithm": spec.algorithm,
                  "k": spec.k, "random_state": spec.random_state},
         **quality(runs, planted),
@@ -169,7 +170,8 @@ def table(results: dict) -> str:
     """The medians per step and what the clustering found, as Markdown."""
     steps = results["steps"]
     lines = [f"{results['customers']:,} customers ({results['rows']:,} buyers clustered), {results['database']}, "
-             f"{results['machine']['cpus']} cores, {results['repeats']} repeat(s).", "",
+             f"{results['machine']['cpus']} cores, DuckDB {results['duckdb']['memory_limit']} / "
+             f"{results['duckdb']['threads']} threads, {results['repeats']} repeat(s).", "",
              "| step | median | each repeat |", "|---|---|---|"]
     lines += [f"| {label} | {_ms(steps[key]['median_ms'])} | "
               f"{', '.join(_ms(1000 * value) for value in steps[key]['seconds'])} |" for key, label in STEPS]

@@ -14,6 +14,7 @@ from layouts import segmentation_assign as ids
 from services.csv_export import to_csv
 from services.segmentation import saved
 from services.segmentation.assignment import assign_customers, read_customers_csv
+from services.segmentation.features import available_features
 
 
 def register(app, context) -> None:
@@ -31,7 +32,8 @@ def register(app, context) -> None:
         if info is None:
             return html.Div("Choose a saved clustering to see the features it needs.",
                             className="small text-body-secondary")
-        return dbc.Row([ids.field(name, name) for name in info.spec["features"]], className="g-2")
+        labels = context.analysed("lab-features", available_features)
+        return dbc.Row([ids.field(name, labels.get(name, name)) for name in info.spec["features"]], className="g-2")
 
     @app.callback(
         Output(ids.ANSWER, "children"), Input(ids.ASSIGN, "n_clicks"), State(ids.CLUSTERING, "value"),

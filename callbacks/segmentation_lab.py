@@ -75,7 +75,7 @@ def metrics_line(metrics: dict) -> str:
 
 def profile_columns(features: list[str], labels: dict[str, str]) -> list[dict]:
     means = [{"field": name, "headerName": labels.get(name, name), "type": "numericColumn", "width": 140,
-              "valueFormatter": {"function": "params.value == null ? '–' : d3.format(',.3~f')(params.value)"}}
+              "valueFormatter": {"function": "params.value == null ? '–' : d3.format(',.4~r')(params.value)"}}
              for name in features]
     return [*ids.PROFILE_COLUMNS[:4], *means, *ids.PROFILE_COLUMNS[4:]]
 

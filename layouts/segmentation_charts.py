@@ -119,7 +119,8 @@ def cluster_projection(points: pd.DataFrame, names: dict[int, str], dims: int,
     axis = [f"PC{i + 1} ({fmt.percent(v, 0)} of variance)" for i, v in enumerate(variance)]
     if dims == 3:
         figure.update_layout(scene={"xaxis": {"title": axis[0]}, "yaxis": {"title": axis[1]},
-                                    "zaxis": {"title": axis[2]}}, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+                                    "zaxis": {"title": axis[2]}}, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+                             legend={"orientation": "h", "y": 0})
     else:
         figure.update_layout(xaxis={"title": axis[0]}, yaxis={"title": axis[1]})
     figure.update_layout(legend={"itemsizing": "constant"})
@@ -144,7 +145,7 @@ def distributions(values: dict[str, dict[str, np.ndarray]], labels: tuple[str, s
                            showlegend=column == 1, legendgroup=label, width=np.diff(edges),
                            hovertemplate=f"{label}<br>around %{{x:$,.0f}}: %{{y:.1%}} of customers<extra></extra>",
                            row=1, col=column)
-        figure.update_xaxes(type="log", tickprefix="$", row=1, col=column)
+        figure.update_xaxes(type="log", dtick=1, tickprefix="$", row=1, col=column)
         figure.update_yaxes(tickformat=".0%", row=1, col=column)
     figure.update_layout(barmode="overlay", bargap=0, legend={"orientation": "h", "y": -0.2})
     return figure

@@ -77,11 +77,12 @@ def page(browser, live_server, request):
 # ------------------------------------------------ a realistic data set (demo generator)
 DEMO_CONFIG = {"customers": 400, "seed": 5}
 DEMO_SCOPED_USER, DEMO_SCOPE = "aussie", ["Australia"]
+DEMO_VIEWER = "reader"
 
 
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory) -> str:
-    """A SQLite database with refreshed demo data, an admin and an analyst scoped to Australia."""
+    """A SQLite database with refreshed demo data, an admin, an analyst scoped to Australia and a viewer."""
     from services import users
     from services.db import make_engine, session_scope, upgrade_schema
     from services.demo import DemoConfig, generate_demo_data
@@ -96,6 +97,7 @@ def demo_database(tmp_path_factory) -> str:
         with session_scope(engine) as session:
             users.create_user(session, "admin", ADMIN_PASSWORD, "admin")
             users.create_user(session, DEMO_SCOPED_USER, ADMIN_PASSWORD, "analyst", DEMO_SCOPE)
+            users.create_user(session, DEMO_VIEWER, ADMIN_PASSWORD, "viewer")
     finally:
         engine.dispose()
     return url

@@ -17,7 +17,7 @@ from layouts import segmentation_lab as lab_ids
 from layouts import segmentation_rfm as rfm_ids
 from layouts import segmentation_segments as segment_ids
 from services.formatting import compact
-from tests.browser.conftest import dropdown_options, login
+from tests.browser.conftest import DEMO_VIEWER, dropdown_options, login
 from tests.browser.test_performance_tab import DATA_TIMEOUT, kpi_value, settle
 
 CLUSTERING = "Browser behaviour"
@@ -91,3 +91,14 @@ def test_cluster_save_filter_and_compare(demo_page, demo_database):
     expect(page.locator(f"#{segment_ids.DISTRIBUTIONS} .barlayer")).not_to_have_count(0)
     settle(page)
     assert page.console.errors == []
+
+
+def test_a_viewer_who_clicks_the_disabled_run_button_by_script_is_refused_by_the_job(demo_page):
+    page = demo_page
+    login(page, DEMO_VIEWER, path="/?tab=segmentation")
+    page.get_by_role("tab", name="Clustering lab").click()
+    expect(page.locator(f"#{lab_ids.RUN}")).to_be_disabled(timeout=DATA_TIMEOUT)
+    page.evaluate(f"dash_clientside.set_props('{lab_ids.RUN}', {{n_clicks: 1}})")
+    expect(page.locator(f"#{lab_ids.METRICS}")).to_contain_text("Analysts and administrators run clusterings",
+                                                                 timeout=RUN_TIMEOUT)
+    expect(page.locator(f"#{lab_ids.PROFILES} .ag-center-cols-container .ag-row")).to_have_count(0)
