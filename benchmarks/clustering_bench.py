@@ -52,7 +52,7 @@ STEPS = (  # key in the results, label in the table
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print its table, write the JSON if asked; return the results."""
     args = _arguments(argv)
-    baseline_rss_mb = _peak_rss_mb()
+    baseline_rss_mb, load_before = _peak_rss_mb(), os.getloadavg()[0]
     spec = ClusteringSpec(DEFAULT_FEATURES, scaling=DEFAULT_SCALING, k=K, random_state=SEED)
     engine = make_engine(args.database_url)
     database = open_snapshot(ensure_snapshot(engine, Path(args.instance_dir) / "analytics"), args.memory_limit,
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> dict:
         database.close()
         engine.dispose()
     results = {
-        "machine": _machine(), "database": make_url(args.database_url).get_backend_name(),
+        "machine": {**_machine(), "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]},
+        "database": make_url(args.database_url).get_backend_name(),
         "customers": customers, "repeats": args.repeats,
         "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads},
         "spec": {"features": list(spec.features), "scaling": spec.scaling, "algorithm": spec.algorithm,
@@ -170,7 +171,8 @@ def table(results: dict) -> str:
     """The medians per step and what the clustering found, as Markdown."""
     steps = results["steps"]
     lines = [f"{results['customers']:,} customers ({results['rows']:,} buyers clustered), {results['database']}, "
-             f"{results['machine']['cpus']} cores, DuckDB {results['duckdb']['memory_limit']} / "
+             f"{results['machine']['cpus']} cores (load {results['machine']['load_1min_before']:.1f} before, "
+             f"{results['machine']['load_1min_after']:.1f} after), DuckDB {results['duckdb']['memory_limit']} / "
              f"{results['duckdb']['threads']} threads, {results['repeats']} repeat(s).", "",
              "| step | median | each repeat |", "|---|---|---|"]
     lines += [f"| {label} | {_ms(steps[key]['median_ms'])} | "

@@ -96,6 +96,19 @@ def register(app, context) -> None:
         context.audit("delete segment", segment_id=segment_id)
         return message(f"Deleted “{name}”."), (counter or 0) + 1
 
+    @app.callback(Output(ids.DOWNLOAD, "data"), Output(ids.FEEDBACK, "children", allow_duplicate=True),
+                  Input(ids.EXPORT, "n_clicks"), State(ids.GRID, "selectedRows"), prevent_initial_call=True)
+    def export_members(_clicks, selected):
+        listed = segments()
+        segment_id = segment_choice(((selected or [{}])[0] or {}).get("id"), listed)
+        if segment_id is None:
+            return no_update, message("Select a saved segment in the table first.", ok=False)
+        frame = context.analysed(f"segment-members|{segment_id}|scope={context.scope()}",
+                                 lambda warehouse: comparison.member_export(warehouse, segment_id, context.scope()))
+        context.audit("export", what="segment members", segment_id=segment_id, rows=len(frame))
+        name = next(info.name for info in listed if info.id == segment_id)
+        return {"content": to_csv(frame), "filename": f"{name}.csv", "type": "text/csv"}, no_update
+
     def compared(value_a, value_b):
         listed = segments()
         a, b = segment_choice(value_a, listed), segment_choice(value_b, listed)

@@ -98,6 +98,12 @@ def manager(settings: Settings) -> BaseBackgroundCallbackManager:
     return DiskcacheManager(diskcache.Cache(str(directory)), cache_by=[requester_key], expire=JOB_RESULT_SECONDS)
 
 
+def celery_of(server) -> object | None:
+    """The Celery app that runs this server's jobs (REDIS_URL set), for `celery --app wsgi:celery worker`."""
+    jobs_manager = server.extensions["background_manager"]
+    return jobs_manager.handle if isinstance(jobs_manager, CeleryManager) else None
+
+
 def celery_app(settings: Settings):
     from celery import Celery  # noqa: PLC0415 - only deployments with Redis import Celery
 

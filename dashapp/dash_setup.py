@@ -47,6 +47,8 @@ def serve_layout():
 
 def init_app(server: Flask) -> dash.Dash:
     settings = server.extensions["settings"]
+    jobs_manager = background.manager(settings)
+    server.extensions["background_manager"] = jobs_manager
     app = dash.Dash(
         __name__,
         server=server,
@@ -57,7 +59,7 @@ def init_app(server: Flask) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
-        background_callback_manager=background.manager(settings),
+        background_callback_manager=jobs_manager,
     )
     app.index_string = INDEX
     app.layout = serve_layout

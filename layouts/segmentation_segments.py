@@ -9,6 +9,8 @@ from layouts.components import analyst_note, data_grid, export_button, feedback,
 GRID = "segmentation-segments-grid"
 REFRESH = "segmentation-segments-refresh"  # a counter bumped whenever segments change
 DELETE = "segmentation-segments-delete"
+EXPORT = "segmentation-segments-export"
+DOWNLOAD = "segmentation-segments-download"
 FILTER_NAME = "segmentation-segments-filter-name"
 SAVE_FILTERS = "segmentation-segments-save-filters"
 FEEDBACK = "segmentation-segments-feedback"
@@ -60,7 +62,8 @@ def _saved(can_edit: bool) -> html.Div:
         html.Div([save, delete], className="d-flex gap-2 mt-3 flex-wrap flex-md-nowrap"),
         analyst_note(can_edit, "save and delete segments"), feedback(FEEDBACK),
         dcc.Store(id=REFRESH, data=0),
-    ], icon="bi-bookmarks", info="Saved segments appear in the filter bar and filter every tab.")
+    ], icon="bi-bookmarks", info="Saved segments appear in the filter bar and filter every tab.",
+        actions=export_button(EXPORT, DOWNLOAD, "Export members"))
 
 
 def _compare(can_edit: bool) -> html.Div:

@@ -142,6 +142,18 @@ def test_minibatch_kmeans_above_the_threshold(monkeypatch):
     assert adjusted_rand_score(truth, result.labels) > 0.9
 
 
+def test_minibatch_kmeans_finds_the_partition_of_full_kmeans(monkeypatch):
+    """Above the threshold MiniBatchKMeans starts from the K-means centres of a sample, not from k-means++."""
+    features, _truth = blobs(n=[1500, 800, 400, 200, 100], std=2.5, seed=3)  # unequal sizes, some overlap
+    spec = ClusteringSpec(COLUMNS, k=5)
+    full = fit_clustering(spec, features)
+    monkeypatch.setattr(clustering, "MINIBATCH_ABOVE", 1000)
+    monkeypatch.setattr(clustering, "SCAN_SAMPLE", 800)
+    mini = fit_clustering(spec, features)
+    assert mini.estimator_name == "MiniBatchKMeans"
+    assert adjusted_rand_score(full.labels, mini.labels) > 0.9  # k-means++ starts (n_init=3) give 0.59 here
+
+
 def test_missing_values_are_imputed_and_groups_still_found():
     features, truth = customers()
     assert features["age"].isna().sum() > 50

@@ -303,3 +303,16 @@ def test_uploaded_customers_are_assigned_like_the_saved_model_assigns_them(clien
     assert "no column for" in str(bad["segmentation-assign-upload-feedback"])
     worse = _upload(client, clustering_id, header + "\n" + "x," + ",".join(["abc"] * len(DEFAULT_FEATURES)))
     assert "is not a number" in _text(worse)
+
+
+def test_exporting_a_segment_gives_its_members_within_the_scope(client, auth, database):
+    auth.login("admin")
+    _save_filters(client, "Export me", "?country=Canada,Australia")
+    segment, members = _segment(database, "Export me")
+    auth.logout()
+    auth.login("aussie")
+    response = call(client, "segmentation-segments-download.data", {"segmentation-segments-export.n_clicks": 1},
+                    {"segmentation-segments-grid.selectedRows": [{"id": segment.id}]}).get_json()["response"]
+    rows = list(csv.DictReader(io.StringIO(response["segmentation-segments-download"]["data"]["content"])))
+    assert {int(row["customer_id"]) for row in rows} == members & _buyers(database, {"Australia"})
+    assert {row["country"] for row in rows} == {"Australia"}

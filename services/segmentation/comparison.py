@@ -36,12 +36,19 @@ def members(warehouse: Warehouse, segment_id: int, scope: tuple[str, ...] | None
     """One row per member the user may see, with the values the comparison tests."""
     selection = warehouse.selection(Filters(segment_id=segment_id, scope=scope))
     return warehouse.frame(
-        f"SELECT c.customer_id, c.orders, c.revenue, c.revenue / nullif(c.orders, 0) AS avg_order_value, "
+        f"SELECT c.customer_id, c.external_id, c.name, c.orders, c.revenue, c.revenue / nullif(c.orders, 0) AS avg_order_value, "
         f"c.recency_days, c.coupons_claimed, c.coupons_burned, c.gender, cells.age_bracket, "
         f"coalesce(c.country, 'Unknown') AS country, answers.nps "
         f"FROM (SELECT * FROM customers WHERE {selection.where()}) c JOIN cells USING (cell) "
         f"LEFT JOIN (SELECT customer_id, list(CASE WHEN nps_score >= 9 THEN 100 WHEN nps_score <= 6 THEN -100 "
         f"ELSE 0 END) AS nps FROM surveys GROUP BY customer_id) answers USING (customer_id) ORDER BY c.customer_id")
+
+
+
+def member_export(warehouse: Warehouse, segment_id: int, scope: tuple[str, ...] | None) -> pd.DataFrame:
+    """The members the user may see, one row each, for a CSV export."""
+    return members(warehouse, segment_id, scope).drop(columns=["nps"])
+
 
 def compare_segments(warehouse: Warehouse, segment_a: int, segment_b: int, labels: tuple[str, str],
                      scope: tuple[str, ...] | None) -> SegmentComparison:
