@@ -6,13 +6,15 @@
 Each repeat runs what the lab does for one K-means run (k = 5, default features and scaling, seed 42, no
 filter) on a warehouse of its own over the database's analytics snapshot, opened as the lab's background
 job opens it: the feature query, the fit, the k scan with its suggestion, the 2D and 3D projections, and
-the cluster profiles with their names. Every step is timed by wall clock; the table shows medians over the repeats.
-The adjusted Rand index compares the clusters of the buyers with the groups the demo generator planted
-(`customers.attributes`), so it is only meaningful on demo data.
+the cluster profiles with their names. Every step is timed by wall clock; the table shows medians over
+the repeats. The adjusted Rand index compares the clusters of the buyers with the groups the demo generator
+planted (`customers.attributes`), so it is only meaningful on demo data. The DuckDB memory limit defaults to
+the app's own (128MB).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -37,6 +39,7 @@ from services.segmentation.clustering import ClusteringSpec, fit_clustering, k_s
 from services.segmentation.defaults import DEFAULT_FEATURES, DEFAULT_SCALING
 from services.segmentation.features import feature_frame, profile_attributes
 
+SEGMENTATION_DIR = Path(__file__).resolve().parent.parent / "services" / "segmentation"
 K = 5
 SEED = 42
 STEPS = (  # key in the results, label in the table
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
         "database": make_url(args.database_url).get_backend_name(),
         "customers": customers, "repeats": args.repeats,
         "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads},
+        "segmentation_code_sha256": code_version(),
         "spec": {"features": list(spec.features), "scaling": spec.scaling, "algorithm": spec.algorithm,
                  "k": spec.k, "random_state": spec.random_state},
         **quality(runs, planted),
@@ -102,6 +106,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-limit", default="128MB", help="DuckDB memory limit (as in the app)")
     parser.add_argument("--json", help="write the results here")
     return parser.parse_args(argv)
+
+
+def code_version() -> str:
+    """A short hash of services/segmentation, telling runs on different versions of the lab apart."""
+    digest = hashlib.sha256()
+    for path in sorted(SEGMENTATION_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _peak_rss_mb() -> float:
