@@ -27,6 +27,11 @@ RUNNING = [(Output(ids.RUN, "disabled"), True, False), (Output(ids.SCAN, "disabl
            (Output(ids.CANCEL, "disabled"), False, True)]
 
 
+def running(status: str) -> list:
+    """While a job runs: buttons as above; after it: progress and status cleared (its result speaks)."""
+    return [*RUNNING, (Output(ids.PROGRESS, "value"), 0, 0), (Output(status, "children"), "Starting…", "")]
+
+
 def _number(value, kind):
     """A number from an input box; the value itself when it is not one (the spec then says what is wrong)."""
     try:
@@ -107,13 +112,12 @@ def register(app, context, jobs: JobEnvironment) -> None:
     @app.callback(
         Output(ids.SCAN_RESULT, "data"), Output(ids.K, "value"),
         Input(ids.SCAN, "n_clicks"), *SETTINGS,
-        background=True, running=RUNNING, cancel=[Input(ids.CANCEL, "n_clicks")],
+        background=True, running=running(ids.SCAN_STATUS), cancel=[Input(ids.CANCEL, "n_clicks")],
         progress=[Output(ids.PROGRESS, "value"), Output(ids.SCAN_STATUS, "children")], prevent_initial_call=True,
     )
     def scan(set_progress, _clicks, search, *settings):
         def work(warehouse, filters, options, spec, progress):
             table, suggested, reason = lab.scan_k(warehouse, filters, options, spec, progress)
-            progress(1.0, "")
             return {"scan": _records(table), "suggested": suggested, "reason": reason}
 
         _who, result = in_job(set_progress, search, settings, work)
@@ -131,7 +135,7 @@ def register(app, context, jobs: JobEnvironment) -> None:
     @app.callback(
         Output(ids.RESULT, "data"),
         Input(ids.RUN, "n_clicks"), *SETTINGS,
-        background=True, running=RUNNING, cancel=[Input(ids.CANCEL, "n_clicks")],
+        background=True, running=running(ids.STATUS), cancel=[Input(ids.CANCEL, "n_clicks")],
         progress=[Output(ids.PROGRESS, "value"), Output(ids.STATUS, "children")], prevent_initial_call=True,
     )
     def run(set_progress, _clicks, search, *settings):
@@ -145,7 +149,6 @@ def register(app, context, jobs: JobEnvironment) -> None:
         outcome, filters = result
         run_id = lab.keep_run(jobs.runs_dir, outcome, who.user_id, who.data_version,
                               {"filters": filters.to_search()})
-        set_progress((100, f"Clustered {len(outcome.result.labels):,} customers."))
         return run_payload(outcome, run_id)
 
     @app.callback(

@@ -17,6 +17,9 @@ SEGMENT_COLOURS = dict(zip(RFM_SEGMENTS, (
     "#15803d", "#22c55e", "#84cc16", "#0ea5e9", "#38bdf8", "#f59e0b", "#fb923c", "#b91c1c", "#ef4444",
     "#94a3b8", "#64748b")))
 NOISE_COLOUR = "#9ca3af"
+# Side-by-side subplots keep their legend above the subplot titles, clear of rotated tick labels.
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.3, "yanchor": "bottom"}
+MARGIN_BELOW_LEGEND = {"t": 80}
 
 
 def segment_treemap(segments: pd.DataFrame, measure: str) -> go.Figure:
@@ -147,7 +150,7 @@ def distributions(values: dict[str, dict[str, np.ndarray]], labels: tuple[str, s
                            row=1, col=column)
         figure.update_xaxes(type="log", dtick=1, tickprefix="$", row=1, col=column)
         figure.update_yaxes(tickformat=".0%", row=1, col=column)
-    figure.update_layout(barmode="overlay", bargap=0, legend={"orientation": "h", "y": -0.2})
+    figure.update_layout(barmode="overlay", bargap=0, legend=LEGEND_ABOVE, margin=MARGIN_BELOW_LEGEND)
     return figure
 
 
@@ -163,5 +166,5 @@ def mixes(shares: dict[str, pd.DataFrame], labels: tuple[str, str]) -> go.Figure
                            showlegend=column == 1, legendgroup=label,
                            hovertemplate=f"{label}<br>%{{x}}: %{{y:.1%}}<extra></extra>", row=1, col=column)
         figure.update_yaxes(tickformat=".0%", row=1, col=column)
-    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.3})
+    figure.update_layout(barmode="group", legend=LEGEND_ABOVE, margin=MARGIN_BELOW_LEGEND)
     return figure
