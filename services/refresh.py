@@ -12,8 +12,10 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    Numeric,
     and_,
     case,
+    cast,
     delete,
     distinct,
     extract,
@@ -177,7 +179,8 @@ def _score_rfm(connection: Connection) -> None:
             func.count().over().label("n"),
             func.row_number().over(order_by=(S.recency_days.desc(), S.customer_id)).label("r_rank"),
             func.row_number().over(order_by=(S.orders, S.customer_id)).label("f_rank"),
-            func.row_number().over(order_by=(S.revenue, S.customer_id)).label("m_rank"),
+            # Rounded: equal revenues summed in another order differ in the last bits, and ties go by id.
+            func.row_number().over(order_by=(func.round(cast(S.revenue, Numeric), 6), S.customer_id)).label("m_rank"),
         )
         .where(S.orders > 0)
         .subquery("ranks")

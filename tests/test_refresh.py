@@ -145,3 +145,17 @@ def test_refresh_on_empty_database(engine):
 def test_rfm_map_covers_every_score_pair():
     pairs = {(r, f) for _, rs, fs in RFM_SEGMENT_MAP for r in rs for f in fs}
     assert pairs == {(r, f) for r in range(1, 6) for f in range(1, 6)}
+
+
+def test_equal_revenues_summed_in_another_order_tie_by_customer_id(engine):
+    """0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ in the last bit; the M score must still treat them as equal."""
+    people = _random_data(1, customers=2)[0]
+    orders = pd.DataFrame({
+        "customer_id": [1, 1, 1, 2, 2, 2],
+        "ordered_at": [START + dt.timedelta(days=day) for day in (1, 2, 3, 1, 2, 3)],
+        "amount": [0.1, 0.2, 0.3, 0.3, 0.2, 0.1], "cost": 0.0, "discount": 0.0, "quantity": 1,
+    })
+    _load(engine, people, orders)
+    refresh(engine)
+    scores = _summary(engine)["m_score"]
+    assert scores.loc[1] < scores.loc[2]  # equal revenue: the lower id ranks first
