@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 from dash import Input, Output, State, no_update
-from sqlalchemy.exc import IntegrityError
 
-from callbacks.segmentation_common import ANALYST_ROLES, FILTERS, THEME, message
+from callbacks.segmentation_common import ANALYST_ROLES, FILTERS, THEME, message, write_saved
 from dashapp.background import JobEnvironment, Requester, requester
 from layouts import filter_bar as fb
 from layouts import segmentation_charts as charts
@@ -16,7 +15,7 @@ from services.csv_export import to_csv
 from services.filters import Filters, FilterOptions, filter_options, parse_search
 from services.segmentation import lab, saved
 from services.segmentation.clustering import ClusteringSpec
-from services.segmentation.defaults import DEFAULT_FEATURES, DEFAULT_SCALING
+from services.segmentation.defaults import DEFAULT_FEATURES
 from services.segmentation.features import available_features
 
 NOT_ALLOWED = "Analysts and administrators run clusterings."
@@ -186,15 +185,11 @@ def register(app, context, jobs: JobEnvironment) -> None:
             return message("Run a clustering first (runs are kept for a day).", ok=False), no_update
         if kept["data_version"] != context.data_version():
             return message("The data has changed since this run: run the clustering again.", ok=False), no_update
-        try:
-            with context.engine().begin() as connection:
-                clustering_id, segment_ids_saved = lab.save_run(connection, kept, name, context.user_id())
-        except saved.SegmentError as error:
-            return message(str(error), ok=False), no_update
-        except IntegrityError as error:
-            if not saved.is_name_clash(error):
-                raise
-            return message("That name was just taken: choose another.", ok=False), no_update
+        ids_saved, problem = write_saved(context, lambda connection: lab.save_run(connection, kept, name,
+                                                                                 context.user_id()))
+        if problem:
+            return problem, no_update
+        clustering_id, segment_ids_saved = ids_saved
         context.audit("save clustering", clustering_id=clustering_id, segments=len(segment_ids_saved))
         return (message(f"Saved the clustering and {len(segment_ids_saved)} segments; they are in the filter bar's "
                         "Saved segment list and under Assign customers."), (counter or 0) + 1)

@@ -40,17 +40,22 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory) -> Iterator[str]:
-    """A migrated, empty database of each backend, shared by the session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+def fresh_database(backend: str, tmp_path_factory, name: str = "test") -> Iterator[str]:
+    """A migrated, empty database of its own: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
         upgrade_schema(url)
         yield url
     else:
         for url in _postgres_database():
             upgrade_schema(url)
             yield url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database of each backend, shared by the session."""
+    yield from fresh_database(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

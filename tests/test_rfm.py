@@ -22,7 +22,7 @@ from sqlalchemy import Engine, insert
 
 from services.analytics.snapshot import build_snapshot, open_snapshot
 from services.analytics.warehouse import Warehouse
-from services.db import make_engine, upgrade_schema
+from services.db import make_engine
 from services.demo import DemoConfig, generate_demo_data
 from services.filters import FilterOptions, Filters, filter_options
 from services.models import Customer, Transaction
@@ -35,7 +35,7 @@ from services.segmentation.rfm import (
     rfm_migration,
     rfm_overview,
 )
-from tests.conftest import _postgres_database
+from tests.conftest import fresh_database
 
 CUSTOMERS = 1_500
 SEED = 23
@@ -54,18 +54,6 @@ GRID: dict[int, dict[int, str]] = {
 
 
 # ------------------------------------------------------------------ the data
-def _fresh_database(backend: str, tmp_path_factory) -> Iterator[str]:
-    """A migrated database of its own for this module (no other module's fixtures touch it)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rfm') / 'rfm.db'}"
-        upgrade_schema(url)
-        yield url
-    else:
-        for url in _postgres_database():
-            upgrade_schema(url)
-            yield url
-
-
 @dataclass(eq=False)
 class Data:
     engine: Engine
@@ -107,7 +95,7 @@ def _open(engine: Engine, directory) -> Data:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def data(request, tmp_path_factory) -> Iterator[Data]:
     """Demo data in a fresh database of each backend, refreshed, with its snapshot."""
-    for url in _fresh_database(request.param, tmp_path_factory):
+    for url in fresh_database(request.param, tmp_path_factory, "rfm"):
         engine = make_engine(url)
         generate_demo_data(engine, DemoConfig(customers=CUSTOMERS, seed=SEED))
         refresh(engine)

@@ -22,13 +22,13 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from services.analytics.snapshot import build_snapshot, open_snapshot
 from services.analytics.warehouse import Warehouse
-from services.db import make_engine, upgrade_schema
+from services.db import make_engine
 from services.demo import MAINSTREAM, DemoConfig, generate_demo_data, planted_groups
 from services.refresh import refresh
 from services.segmentation import comparison
 from services.segmentation.comparison import SegmentComparison, compare_segments
 from services.segmentation.saved import save_segment
-from tests.conftest import _postgres_database
+from tests.conftest import fresh_database
 
 CUSTOMERS = 2_000
 SEED = 31
@@ -45,17 +45,6 @@ BRACKETS = ((0, 20, "Under 21"), (21, 30, "21-30"), (31, 40, "31-40"), (41, 50, 
 
 
 # ------------------------------------------------------------------ data
-def _fresh_database(backend: str, tmp_path_factory) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('compare') / 'compare.db'}"
-        upgrade_schema(url)
-        yield url
-    else:
-        for url in _postgres_database():
-            upgrade_schema(url)
-            yield url
-
-
 @dataclass(eq=False)
 class Data:
     engine: Engine
@@ -136,7 +125,7 @@ def _choose_segments(engine: Engine) -> dict[str, list[int]]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def data(request, tmp_path_factory) -> Iterator[Data]:
-    for url in _fresh_database(request.param, tmp_path_factory):
+    for url in fresh_database(request.param, tmp_path_factory, "compare"):
         engine = make_engine(url)
         generate_demo_data(engine, DemoConfig(customers=CUSTOMERS, seed=SEED))
         refresh(engine)

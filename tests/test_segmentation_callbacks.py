@@ -20,7 +20,7 @@ from services.refresh import current_version, refresh
 from services.segmentation import lab
 from services.segmentation.clustering import ClusteringSpec
 from services.segmentation.defaults import DEFAULT_FEATURES, DEFAULT_SCALING
-from tests.conftest import ADMIN_PASSWORD, AuthActions, make_app
+from tests.conftest import ADMIN_PASSWORD
 from tests.dash_client import call
 
 FILTERS = "filters-store.data"
@@ -28,8 +28,8 @@ REFRESH = "segmentation-segments-refresh.data"
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory) -> str:
-    """Demo data with an admin, a viewer and an analyst who may see Australia only."""
+def app_database(tmp_path_factory) -> str:
+    """Demo data with an admin, a viewer and an analyst who may see Australia only (for conftest's `app`)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('segmentation-app') / 'app.db'}"
     upgrade_schema(url)
     engine = make_engine(url)
@@ -43,42 +43,27 @@ def database(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture
-def app(database, tmp_path):
-    return make_app(database, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def auth(client) -> AuthActions:
-    return AuthActions(client)
-
-
-def _count(database, model, **where) -> int:
-    with make_engine(database).connect() as connection:
+def _count(app_database, model, **where) -> int:
+    with make_engine(app_database).connect() as connection:
         query = select(func.count()).select_from(model)
         for column, value in where.items():
             query = query.where(getattr(model, column) == value)
         return connection.scalar(query)
 
 
-def _segment(database, name: str) -> tuple[SavedSegment, set[int]]:
-    with make_engine(database).connect() as connection:
+def _segment(app_database, name: str) -> tuple[SavedSegment, set[int]]:
+    with make_engine(app_database).connect() as connection:
         segment = connection.execute(select(SavedSegment).where(SavedSegment.name == name)).one()
         members = set(connection.scalars(select(SavedSegmentMember.customer_id)
                                          .where(SavedSegmentMember.segment_id == segment.id)))
     return segment, members
 
 
-def _buyers(database, countries: set[str] | None = None) -> set[int]:
+def _buyers(app_database, countries: set[str] | None = None) -> set[int]:
     """Customers with at least one order, from the raw tables (independent of the services)."""
     frame = pd.read_sql("SELECT c.id, c.country, count(t.id) AS orders FROM customers c "
                         "LEFT JOIN transactions t ON t.customer_id = c.id GROUP BY c.id, c.country",
-                        make_engine(database))
+                        make_engine(app_database))
     frame = frame[frame["orders"] > 0]
     if countries is not None:
         frame = frame[frame["country"].isin(countries)]
@@ -111,15 +96,15 @@ VIEWER_POSTS = [
 
 
 @pytest.mark.parametrize("output, inputs, state", VIEWER_POSTS, ids=[p[0].split(".")[0] for p in VIEWER_POSTS])
-def test_a_viewer_posting_an_analyst_callback_by_hand_gets_403(client, auth, database, output, inputs, state):
+def test_a_viewer_posting_an_analyst_callback_by_hand_gets_403(client, auth, app_database, output, inputs, state):
     auth.login("admin")
     _save_filters(client, "Kept for the viewer test")
     auth.logout()
-    before = _count(database, SavedSegment)
+    before = _count(app_database, SavedSegment)
     auth.login("viewer")
     response = call(client, output, inputs, state)
     assert response.status_code == 403
-    assert _count(database, SavedSegment) == before
+    assert _count(app_database, SavedSegment) == before
 
 
 def test_a_viewer_sees_the_tab_with_the_editing_controls_disabled(client, auth):
@@ -133,44 +118,44 @@ def test_a_viewer_sees_the_tab_with_the_editing_controls_disabled(client, auth):
 # --- saving --------------------------------------------------------------------------------------------
 
 
-def test_saving_the_filter_selection_keeps_exactly_its_buyers(client, auth, database):
+def test_saving_the_filter_selection_keeps_exactly_its_buyers(client, auth, app_database):
     auth.login("admin")
     response = _save_filters(client, "Canadian buyers", "?country=Canada")
     assert "Saved" in _text(response)
     assert response.get_json()["response"]["segmentation-segments-refresh"]["data"] == 1
-    segment, members = _segment(database, "Canadian buyers")
-    assert members == _buyers(database, {"Canada"}) and segment.customers == len(members) > 0
+    segment, members = _segment(app_database, "Canadian buyers")
+    assert members == _buyers(app_database, {"Canada"}) and segment.customers == len(members) > 0
     assert segment.kind == "filters" and segment.definition["filters"] == "?country=Canada"
-    with make_engine(database).connect() as connection:
+    with make_engine(app_database).connect() as connection:
         audit = connection.execute(select(AuditLog).order_by(AuditLog.id.desc())).first()
     assert audit.action == "save segment" and audit.detail["segment_id"] == segment.id
 
 
-def test_a_scoped_analyst_saves_only_customers_of_their_scope(client, auth, database):
+def test_a_scoped_analyst_saves_only_customers_of_their_scope(client, auth, app_database):
     auth.login("aussie")
     _save_filters(client, "Everyone I may see", "?country=Canada,Australia")
-    _segment_row, members = _segment(database, "Everyone I may see")
-    assert members == _buyers(database, {"Australia"})
+    _segment_row, members = _segment(app_database, "Everyone I may see")
+    assert members == _buyers(app_database, {"Australia"})
 
 
-def test_a_taken_name_is_refused_and_nothing_is_written_twice(client, auth, database):
+def test_a_taken_name_is_refused_and_nothing_is_written_twice(client, auth, app_database):
     auth.login("admin")
     _save_filters(client, "Twice")
-    before = _count(database, SavedSegmentMember)
+    before = _count(app_database, SavedSegmentMember)
     response = _save_filters(client, "  twice ")
-    assert "is taken" in _text(response) and _count(database, SavedSegmentMember) == before
+    assert "is taken" in _text(response) and _count(app_database, SavedSegmentMember) == before
     assert "segmentation-segments-refresh" not in response.get_json()["response"]  # the list is not reloaded
 
 
-def test_saving_an_rfm_segment_and_filtering_by_it(client, auth, database):
+def test_saving_an_rfm_segment_and_filtering_by_it(client, auth, app_database):
     auth.login("admin")
     response = call(client, "segmentation-rfm-save-feedback.children", {"segmentation-rfm-save.n_clicks": 1},
                     {"segmentation-rfm-save-segment.value": "Champions", "segmentation-rfm-save-name.value": "",
                      FILTERS: "", REFRESH: 3})
     assert "Saved" in _text(response)
-    segment, members = _segment(database, "Champions")
+    segment, members = _segment(app_database, "Champions")
     assert segment.kind == "rfm" and members
-    with make_engine(database).connect() as connection:
+    with make_engine(app_database).connect() as connection:
         scored = set(connection.scalars(select(func.distinct(SavedSegmentMember.customer_id))))
     assert members <= scored
     listed = call(client, "segmentation-segments-grid.rowData", {REFRESH: 4}).get_json()["response"]
@@ -181,30 +166,30 @@ def test_saving_an_rfm_segment_and_filtering_by_it(client, auth, database):
         str(kpis["kpi-total-customers"])
 
 
-def test_an_rfm_segment_name_must_be_one_of_the_segments(client, auth, database):
+def test_an_rfm_segment_name_must_be_one_of_the_segments(client, auth, app_database):
     auth.login("admin")
     response = call(client, "segmentation-rfm-save-feedback.children", {"segmentation-rfm-save.n_clicks": 1},
                     {"segmentation-rfm-save-segment.value": "Robert'); DROP TABLE", FILTERS: "", REFRESH: 0})
     assert "Choose one of the RFM segments" in _text(response)
 
 
-def test_deleting_a_segment_removes_it_and_its_members(client, auth, database):
+def test_deleting_a_segment_removes_it_and_its_members(client, auth, app_database):
     auth.login("admin")
     _save_filters(client, "To delete", "?country=Canada")
-    segment, _members = _segment(database, "To delete")
+    segment, _members = _segment(app_database, "To delete")
     response = call(client, "segmentation-segments-feedback.children", {"segmentation-segments-delete.n_clicks": 1},
                     {"segmentation-segments-grid.selectedRows": [{"id": segment.id}], REFRESH: 0})
     assert "Deleted" in _text(response)
-    assert _count(database, SavedSegment, id=segment.id) == 0
-    assert _count(database, SavedSegmentMember, segment_id=segment.id) == 0
+    assert _count(app_database, SavedSegment, id=segment.id) == 0
+    assert _count(app_database, SavedSegmentMember, segment_id=segment.id) == 0
 
 
 # --- clustering runs -----------------------------------------------------------------------------------
 
 
-def _kept_run(database, tmp_path, username: str) -> tuple[str, lab.LabRun]:
+def _kept_run(app_database, tmp_path, username: str) -> tuple[str, lab.LabRun]:
     """A clustering run kept for this user, as the background job keeps it."""
-    engine = make_engine(database)
+    engine = make_engine(app_database)
     with engine.connect() as connection:
         owner = connection.scalar(select(User.id).where(User.username == username))
         options = filter_options(connection, None)
@@ -216,8 +201,8 @@ def _kept_run(database, tmp_path, username: str) -> tuple[str, lab.LabRun]:
     return lab.keep_run(tmp_path / "runs", run, owner, version, {"filters": ""}), run
 
 
-def test_saving_a_run_keeps_the_model_and_one_segment_per_cluster(client, auth, database, tmp_path):
-    run_id, run = _kept_run(database, tmp_path, "admin")
+def test_saving_a_run_keeps_the_model_and_one_segment_per_cluster(client, auth, app_database, tmp_path):
+    run_id, run = _kept_run(app_database, tmp_path, "admin")
     auth.login("admin")
     response = call(client, "segmentation-lab-save-feedback.children", {"segmentation-lab-save.n_clicks": 1},
                     {"segmentation-lab-save-name.value": "Behaviour", "segmentation-lab-result.data": {"run": run_id},
@@ -225,41 +210,41 @@ def test_saving_a_run_keeps_the_model_and_one_segment_per_cluster(client, auth, 
     assert "Saved the clustering and 5 segments" in _text(response)
     labels = pd.Series(run.result.labels, index=run.result.customer_ids)
     for cluster in run.clusters():
-        _segment_row, members = _segment(database, f"Behaviour · {cluster['name']}")
+        _segment_row, members = _segment(app_database, f"Behaviour · {cluster['name']}")
         assert members == set(labels.index[labels == cluster["cluster"]])
-    assert _count(database, SavedClustering, name="Behaviour") == 1
+    assert _count(app_database, SavedClustering, name="Behaviour") == 1
 
 
 @pytest.mark.parametrize("result", [{"run": "../../etc/passwd"}, {"run": "f" * 32}, None, {"run": 7}])
-def test_a_forged_or_unknown_run_is_refused(client, auth, database, result):
+def test_a_forged_or_unknown_run_is_refused(client, auth, app_database, result):
     auth.login("admin")
-    before = _count(database, SavedClustering)
+    before = _count(app_database, SavedClustering)
     response = call(client, "segmentation-lab-save-feedback.children", {"segmentation-lab-save.n_clicks": 1},
                     {"segmentation-lab-save-name.value": "Forged", "segmentation-lab-result.data": result})
-    assert "Run a clustering first" in _text(response) and _count(database, SavedClustering) == before
+    assert "Run a clustering first" in _text(response) and _count(app_database, SavedClustering) == before
 
 
-def test_another_users_run_cannot_be_saved(client, auth, database, tmp_path):
-    run_id, _run = _kept_run(database, tmp_path, "admin")
+def test_another_users_run_cannot_be_saved(client, auth, app_database, tmp_path):
+    run_id, _run = _kept_run(app_database, tmp_path, "admin")
     auth.login("aussie")
     response = call(client, "segmentation-lab-save-feedback.children", {"segmentation-lab-save.n_clicks": 1},
                     {"segmentation-lab-save-name.value": "Not mine", "segmentation-lab-result.data": {"run": run_id}})
     assert "Run a clustering first" in _text(response)
-    assert _count(database, SavedClustering, name="Not mine") == 0
+    assert _count(app_database, SavedClustering, name="Not mine") == 0
 
 
 # --- comparison and assignment -------------------------------------------------------------------------
 
 
-def test_comparing_two_segments_fills_the_table_and_exports_it(client, auth, database):
+def test_comparing_two_segments_fills_the_table_and_exports_it(client, auth, app_database):
     auth.login("admin")
     _save_filters(client, "Compare A", "?country=Canada")
     _save_filters(client, "Compare B", "?country=Germany")
-    a, b = _segment(database, "Compare A")[0].id, _segment(database, "Compare B")[0].id
+    a, b = _segment(app_database, "Compare A")[0].id, _segment(app_database, "Compare B")[0].id
     response = call(client, "segmentation-compare-grid.rowData",
                     {"segmentation-compare-a.value": a, "segmentation-compare-b.value": b}).get_json()["response"]
     rows = {row["metric"]: row for row in response["segmentation-compare-grid"]["rowData"]}
-    assert rows["Customers"]["shown_a"] == f"{len(_buyers(database, {'Canada'})):,}"
+    assert rows["Customers"]["shown_a"] == f"{len(_buyers(app_database, {'Canada'})):,}"
     assert rows["Revenue per customer"]["test"] == "Mann-Whitney U" and rows["Revenue per customer"]["p_value"] is not None
     assert rows["Country mix (Canada share)"]["shown_a"] == "100.0%"
     download = call(client, "segmentation-compare-download.data", {"segmentation-compare-export.n_clicks": 1},
@@ -281,12 +266,12 @@ def _upload(client, clustering_id, text: str, filename="new.csv"):
                 {"segmentation-assign-upload.filename": filename, "segmentation-assign-clustering.value": clustering_id})
 
 
-def test_uploaded_customers_are_assigned_like_the_saved_model_assigns_them(client, auth, database, tmp_path):
-    run_id, run = _kept_run(database, tmp_path, "admin")
+def test_uploaded_customers_are_assigned_like_the_saved_model_assigns_them(client, auth, app_database, tmp_path):
+    run_id, run = _kept_run(app_database, tmp_path, "admin")
     auth.login("admin")
     call(client, "segmentation-lab-save-feedback.children", {"segmentation-lab-save.n_clicks": 1},
          {"segmentation-lab-save-name.value": "For assignment", "segmentation-lab-result.data": {"run": run_id}})
-    with make_engine(database).connect() as connection:
+    with make_engine(app_database).connect() as connection:
         clustering_id = connection.scalar(select(SavedClustering.id).where(SavedClustering.name == "For assignment"))
     centres = run.result.centres
     header = ",".join(["customer", *DEFAULT_FEATURES])
@@ -305,14 +290,14 @@ def test_uploaded_customers_are_assigned_like_the_saved_model_assigns_them(clien
     assert "is not a number" in _text(worse)
 
 
-def test_exporting_a_segment_gives_its_members_within_the_scope(client, auth, database):
+def test_exporting_a_segment_gives_its_members_within_the_scope(client, auth, app_database):
     auth.login("admin")
     _save_filters(client, "Export me", "?country=Canada,Australia")
-    segment, members = _segment(database, "Export me")
+    segment, members = _segment(app_database, "Export me")
     auth.logout()
     auth.login("aussie")
     response = call(client, "segmentation-segments-download.data", {"segmentation-segments-export.n_clicks": 1},
                     {"segmentation-segments-grid.selectedRows": [{"id": segment.id}]}).get_json()["response"]
     rows = list(csv.DictReader(io.StringIO(response["segmentation-segments-download"]["data"]["content"])))
-    assert {int(row["customer_id"]) for row in rows} == members & _buyers(database, {"Australia"})
+    assert {int(row["customer_id"]) for row in rows} == members & _buyers(app_database, {"Australia"})
     assert {row["country"] for row in rows} == {"Australia"}
