@@ -87,14 +87,17 @@ def register(app, context) -> None:
     )
     def delete_segment(_clicks, selected, counter):
         context.require_role(ANALYST_ROLES)
-        segment_id = segment_choice(((selected or [{}])[0] or {}).get("id"), segments())
+        listed = segments()
+        segment_id = segment_choice(((selected or [{}])[0] or {}).get("id"), listed)
         if segment_id is None:
             return message("Select a saved segment in the table first.", ok=False), no_update
+        info = next(info for info in listed if info.id == segment_id)
+        if info.owner_id != context.user_id() and context.user().role != "admin":
+            return message("Only its owner or an administrator can delete this segment.", ok=False), no_update
         with context.engine().begin() as connection:
-            name = saved.segment_info(connection, segment_id).name
             saved.delete_segment(connection, segment_id)
-        context.audit("delete segment", segment_id=segment_id)
-        return message(f"Deleted “{name}”."), (counter or 0) + 1
+        context.audit("delete segment", segment_id=segment_id, name=info.name)
+        return message(f"Deleted “{info.name}”."), (counter or 0) + 1
 
     @app.callback(Output(ids.DOWNLOAD, "data"), Output(ids.FEEDBACK, "children", allow_duplicate=True),
                   Input(ids.EXPORT, "n_clicks"), State(ids.GRID, "selectedRows"), prevent_initial_call=True)

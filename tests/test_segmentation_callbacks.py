@@ -301,3 +301,23 @@ def test_exporting_a_segment_gives_its_members_within_the_scope(client, auth, ap
     rows = list(csv.DictReader(io.StringIO(response["segmentation-segments-download"]["data"]["content"])))
     assert {int(row["customer_id"]) for row in rows} == members & _buyers(app_database, {"Australia"})
     assert {row["country"] for row in rows} == {"Australia"}
+
+
+def test_only_the_owner_or_an_admin_deletes_a_segment(client, auth, app_database):
+    auth.login("admin")
+    _save_filters(client, "Owned by admin")
+    segment, _members = _segment(app_database, "Owned by admin")
+    auth.logout()
+    auth.login("aussie")
+    delete = ("segmentation-segments-feedback.children", {"segmentation-segments-delete.n_clicks": 1},
+              {"segmentation-segments-grid.selectedRows": [{"id": segment.id}], REFRESH: 0})
+    assert "Only its owner or an administrator" in _text(call(client, *delete))
+    assert _count(app_database, SavedSegment, id=segment.id) == 1
+    _save_filters(client, "Owned by aussie")
+    own, _members = _segment(app_database, "Owned by aussie")
+    auth.logout()
+    auth.login("admin")
+    assert "Deleted" in _text(call(client, "segmentation-segments-feedback.children",
+                                   {"segmentation-segments-delete.n_clicks": 1},
+                                   {"segmentation-segments-grid.selectedRows": [{"id": own.id}], REFRESH: 0}))
+    assert _count(app_database, SavedSegment, id=own.id) == 0
