@@ -93,20 +93,20 @@ def register(app, context, jobs: JobEnvironment) -> None:
         kept = [name for name in chosen or () if name in labels]
         return options, kept or [name for name in DEFAULT_FEATURES if name in labels]
 
-    def in_job(set_progress, search, settings, work):
-        """Check who asked and the settings, then `work(warehouse, filters, options, spec, progress)`."""
+    def in_job(set_progress, search, settings, work) -> dict:
+        """Check who asked and the settings, then `work(who, warehouse, filters, options, spec, progress)`;
+        the result for the browser, or {"error": why not}."""
         who = requester()
         if who is None or who.role not in ANALYST_ROLES:
-            return who, {"error": NOT_ALLOWED}
+            return {"error": NOT_ALLOWED}
         try:
             spec = spec_of(*settings)
             with jobs.warehouse() as warehouse:
                 filters, options = job_filters(warehouse, search, who)
-                return who, work(warehouse, filters, options, spec,
-                                 lambda done, text: set_progress((round(100 * done), text)))
+                return work(who, warehouse, filters, options, spec,
+                            lambda done, text: set_progress((round(100 * done), text)))
         except ValueError as error:
-            set_progress((0, ""))
-            return who, {"error": str(error)}
+            return {"error": str(error)}
 
     @app.callback(
         Output(ids.SCAN_RESULT, "data"), Output(ids.K, "value"),
@@ -115,11 +115,11 @@ def register(app, context, jobs: JobEnvironment) -> None:
         progress=[Output(ids.PROGRESS, "value"), Output(ids.SCAN_STATUS, "children")], prevent_initial_call=True,
     )
     def scan(set_progress, _clicks, search, *settings):
-        def work(warehouse, filters, options, spec, progress):
+        def work(_who, warehouse, filters, options, spec, progress):
             table, suggested, reason = lab.scan_k(warehouse, filters, options, spec, progress)
             return {"scan": _records(table), "suggested": suggested, "reason": reason}
 
-        _who, result = in_job(set_progress, search, settings, work)
+        result = in_job(set_progress, search, settings, work)
         return result, result.get("suggested", no_update)
 
     @app.callback(Output(ids.K_GRAPH, "figure"), Output(ids.K_REASON, "children"),
@@ -138,17 +138,13 @@ def register(app, context, jobs: JobEnvironment) -> None:
         progress=[Output(ids.PROGRESS, "value"), Output(ids.STATUS, "children")], prevent_initial_call=True,
     )
     def run(set_progress, _clicks, search, *settings):
-        def work(warehouse, filters, options, spec, progress):
+        def work(who, warehouse, filters, options, spec, progress):
             outcome = lab.run_clustering(warehouse, filters, options, spec, progress)
-            return outcome, filters
+            run_id = lab.keep_run(jobs.runs_dir, outcome, who.user_id, who.data_version,
+                                  {"filters": filters.to_search()})
+            return run_payload(outcome, run_id)
 
-        who, result = in_job(set_progress, search, settings, work)
-        if isinstance(result, dict):
-            return result
-        outcome, filters = result
-        run_id = lab.keep_run(jobs.runs_dir, outcome, who.user_id, who.data_version,
-                              {"filters": filters.to_search()})
-        return run_payload(outcome, run_id)
+        return in_job(set_progress, search, settings, work)
 
     @app.callback(
         Output(ids.PROJECTION, "figure"), Output(ids.PROFILES, "rowData"), Output(ids.PROFILES, "columnDefs"),
