@@ -18,17 +18,18 @@ from services.segmentation.features import available_features
 
 
 def register(app, context) -> None:
-    def clustering(value):
-        """The saved clustering chosen in the browser, if it exists, and its fitted pipeline."""
+    def clustering(value, with_pipeline: bool = True):
+        """The saved clustering chosen in the browser, if it exists, and (when asked) its fitted pipeline."""
         if not isinstance(value, int):
             return None, None
         with context.engine().connect() as connection:
             info = next((c for c in saved.list_clusterings(connection) if c.id == value), None)
-            return (info, saved.load_pipeline(connection, value)) if info else (None, None)
+            pipeline = saved.load_pipeline(connection, value) if info and with_pipeline else None
+        return info, pipeline
 
     @app.callback(Output(ids.FORM, "children"), Input(ids.CLUSTERING, "value"))
     def show_form(value):
-        info, _pipeline = clustering(value)
+        info, _pipeline = clustering(value, with_pipeline=False)
         if info is None:
             return html.Div("Choose a saved clustering to see the features it needs.",
                             className="small text-body-secondary")

@@ -22,13 +22,14 @@ NOT_ALLOWED = "Analysts and administrators run clusterings."
 SETTINGS = (State(fb.STORE, "data"), State(ids.FEATURES, "value"), State(ids.SCALING, "value"),
             State(ids.ALGORITHM, "value"), State(ids.K, "value"), State(ids.EPS, "value"),
             State(ids.MIN_SAMPLES, "value"), State(ids.MIN_CLUSTER_SIZE, "value"), State(ids.SEED, "value"))
-RUNNING = [(Output(ids.RUN, "disabled"), True, False), (Output(ids.SCAN, "disabled"), True, False),
-           (Output(ids.CANCEL, "disabled"), False, True)]
 
 
 def running(status: str) -> list:
-    """While a job runs: buttons as above; after it: progress and status cleared (its result speaks)."""
-    return [*RUNNING, (Output(ids.PROGRESS, "value"), 0, 0), (Output(status, "children"), "Starting…", "")]
+    """While a job runs: Run and Suggest k disabled, Cancel enabled; after it: progress and status cleared (its
+    result speaks)."""
+    return [(Output(ids.RUN, "disabled"), True, False), (Output(ids.SCAN, "disabled"), True, False),
+            (Output(ids.CANCEL, "disabled"), False, True), (Output(ids.PROGRESS, "value"), 0, 0),
+            (Output(status, "children"), "Starting…", "")]
 
 
 def _number(value, kind):

@@ -59,9 +59,8 @@ def register(app, context) -> None:
         Input(ids.REFRESH, "data"),
     )
     def list_segments(_counter):
-        listed = segments()
         with context.engine().connect() as connection:
-            clusterings = saved.list_clusterings(connection)
+            listed, clusterings = saved.list_segments(connection), saved.list_clusterings(connection)
         options = [{"label": f"{info.name} ({info.customers:,})", "value": info.id} for info in listed]
         return ([{"id": info.id, "name": info.name, "kind": info.kind, "customers": info.customers,
                   "description": info.description} for info in listed], options, options,
