@@ -1,7 +1,7 @@
 """Callback registration: one module per tab (or part of a tab) plus the shell, each with `register(app, ...)`."""
 from __future__ import annotations
 
-from callbacks import performance, segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments, shell
+from callbacks import coupons, performance, segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments, shell
 
 
 def register_all(app, context, jobs) -> None:
@@ -12,3 +12,4 @@ def register_all(app, context, jobs) -> None:
     segmentation_lab.register(app, context, jobs)
     segmentation_segments.register(app, context)
     segmentation_assign.register(app, context)
+    coupons.register(app, context)

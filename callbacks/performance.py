@@ -4,6 +4,8 @@ from __future__ import annotations
 from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
+from callbacks.inputs import FILTERS, THEME
+from callbacks.inputs import filters_of as filters_in
 from layouts import customer_detail, performance_charts as charts
 from layouts import filter_bar as fb
 from layouts import performance as ids
@@ -14,9 +16,6 @@ from services.csv_export import to_csv
 from services.filters import scope_key
 from services.performance import customers, insights, kpis, tab, trends
 from services.performance.breakdowns import Dimension
-
-FILTERS = Input(fb.STORE, "data")
-THEME = Input(shell.THEME_STORE, "data")
 
 
 def churn_days(value) -> int:
@@ -38,9 +37,7 @@ def top_size(value) -> int:
 
 def register(app, context) -> None:
     def filters_of(search):
-        if search is None:  # the filter bar has not synced yet
-            raise PreventUpdate
-        return context.filters(search)
+        return filters_in(context, search)
 
     def fetch(name, filters, *params):
         """One of the tab's queries for these filters through the shared cache (default settings unless given)."""

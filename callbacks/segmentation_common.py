@@ -5,13 +5,11 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import dash_bootstrap_components as dbc
-from dash import Input, html, no_update
-from dash.exceptions import PreventUpdate
+from dash import html, no_update
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from layouts import filter_bar as fb
-from layouts import shell
+from callbacks.inputs import FILTERS, THEME, filters_of
 from layouts.segmentation import ANALYST_ROLES
 from services.filters import Filters
 from services.segmentation import saved
@@ -19,14 +17,6 @@ from services.segmentation import saved
 __all__ = ["ANALYST_ROLES", "FILTERS", "THEME", "filters_of", "message", "save_members", "write_saved"]
 
 Result = TypeVar("Result")
-FILTERS = Input(fb.STORE, "data")
-THEME = Input(shell.THEME_STORE, "data")
-
-
-def filters_of(context, search: str | None) -> Filters:
-    if search is None:  # the filter bar has not synced yet
-        raise PreventUpdate
-    return context.filters(search)
 
 
 def message(text: str, ok: bool = True) -> dbc.Alert:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
-from dash import Input, Output, ctx, no_update
+from dash import Input, Output, State, ctx, no_update
 
 from layouts import filter_bar as fb
 from layouts import shell
@@ -38,9 +38,13 @@ def register(app, context) -> None:
         Input(shell.THEME_SWITCH, "value"), Input(shell.THEME_STORE, "data"),
     )
 
-    @app.callback(Output(shell.TAB_CONTENT, "children"), Input(shell.TABS, "active_tab"))
-    def render_tab(active_tab):
-        return shell.render_tab(active_tab, context.user().role)
+    @app.callback(Output(shell.TAB_CONTENT, "children"), Output(shell.LAB_PRESET, "data"),
+                  Input(shell.TABS, "active_tab"), State(shell.LAB_PRESET, "data"))
+    def render_tab(active_tab, preset):
+        """The tab's layout; a lab preset is used once, by the tab it was meant for."""
+        preset = [name for name in preset if isinstance(name, str)] if isinstance(preset, list) else None
+        used = active_tab == "segmentation" and bool(preset)
+        return shell.render_tab(active_tab, context.user().role, preset if used else None), None
 
     @app.callback(
         Output(fb.DATE_RANGE, "start_date"), Output(fb.DATE_RANGE, "end_date"),

@@ -11,12 +11,13 @@ SECTIONS = "segmentation-sections"
 ANALYST_ROLES = frozenset({"analyst", "admin"})
 
 
-def layout(role: str) -> html.Div:
+def layout(role: str, lab_features: list[str] | None = None) -> html.Div:
+    """The tab; `lab_features` (from another tab's shortcut) opens the clustering lab with them chosen."""
     can_edit = role in ANALYST_ROLES
     sections = dbc.Tabs([
         dbc.Tab(segmentation_rfm.layout(can_edit), label="RFM", tab_id="rfm"),
-        dbc.Tab(segmentation_lab.layout(can_edit), label="Clustering lab", tab_id="lab"),
+        dbc.Tab(segmentation_lab.layout(can_edit, lab_features), label="Clustering lab", tab_id="lab"),
         dbc.Tab(segmentation_segments.layout(can_edit), label="Saved segments", tab_id="segments"),
         dbc.Tab(segmentation_assign.layout(can_edit), label="Assign customers", tab_id="assign"),
-    ], id=SECTIONS, active_tab="rfm", className="mb-3 segmentation-sections")
+    ], id=SECTIONS, active_tab="lab" if lab_features else "rfm", className="mb-3 segmentation-sections")
     return html.Div(sections, id=CONTENT)

@@ -55,7 +55,7 @@ PROFILE_COLUMNS = [
 ]
 
 
-def _settings(can_edit: bool) -> html.Div:
+def _settings(can_edit: bool, features: list[str] | None) -> html.Div:
     advanced = html.Details([
         html.Summary("Advanced", className="small"),
         dbc.Row([
@@ -72,7 +72,8 @@ def _settings(can_edit: bool) -> html.Div:
     ], className="mb-3")
     return html.Div([
         dbc.Label("Features", html_for=FEATURES, className="small fw-semibold"),
-        dcc.Dropdown(id=FEATURES, multi=True, placeholder="Choose at least two features", className="mb-3"),
+        dcc.Dropdown(id=FEATURES, multi=True, value=features, placeholder="Choose at least two features",
+                     className="mb-3"),
         dbc.Label("Scaling", className="small fw-semibold"),
         dbc.RadioItems(id=SCALING, options=[{"label": label, "value": value} for value, label in SCALINGS],
                        value=DEFAULT_SCALING, className="small mb-3"),
@@ -110,13 +111,14 @@ def _save_form(can_edit: bool) -> html.Div:
     ], className="mt-3")
 
 
-def layout(can_edit: bool) -> html.Div:
+def layout(can_edit: bool, features: list[str] | None = None) -> html.Div:
+    """The lab; `features` are chosen at first (the callbacks keep only those the data offers)."""
     dims = dbc.RadioItems(id=DIMS, options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}], value=2,
                           inline=True, className="small")
     return html.Div([
         dcc.Store(id=SCAN_RESULT), dcc.Store(id=RESULT),
         dbc.Row([
-            dbc.Col(section("Settings", _settings(can_edit), icon="bi-sliders",
+            dbc.Col(section("Settings", _settings(can_edit, features), icon="bi-sliders",
                             info="Features describe each customer's whole history up to the latest order. The "
                                  "filters choose which customers are clustered; a date range keeps those who "
                                  "ordered in it."), lg=4),

@@ -18,6 +18,7 @@ THEME_STORE = "shell-theme-store"
 THEME_SWITCH = "shell-theme-switch"
 USER_MENU = "shell-user-menu"
 LOGOUT = "shell-logout"
+LAB_PRESET = "shell-lab-preset"  # features another tab asks the clustering lab to open with
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,14 @@ class Tab:
     key: str
     label: str
     icon: str
-    render: Callable[[str], html.Div]  # the tab's layout for a user's role
+    render: Callable[[str, list[str] | None], html.Div]  # the tab's layout for a user's role and a lab preset
 
 
 TAB_LIST = (
-    Tab("performance", "Customer performance", "bi-people", lambda _role: performance.layout()),
+    Tab("performance", "Customer performance", "bi-people", lambda _role, _preset: performance.layout()),
     Tab("segmentation", "Segmentation", "bi-diagram-3", segmentation.layout),
-    Tab("coupons", "Coupons", "bi-ticket-perforated", lambda _role: coupons.layout()),
-    Tab("campaigns", "Campaigns", "bi-megaphone", lambda _role: campaigns.layout()),
+    Tab("coupons", "Coupons", "bi-ticket-perforated", lambda _role, _preset: coupons.layout()),
+    Tab("campaigns", "Campaigns", "bi-megaphone", lambda _role, _preset: campaigns.layout()),
 )
 TAB_KEYS = tuple(tab.key for tab in TAB_LIST)
 DEFAULT_TAB = TAB_KEYS[0]
@@ -45,9 +46,10 @@ class ShellUser:
     country_scope: tuple[str, ...] | None
 
 
-def render_tab(key: str | None, role: str) -> html.Div:
+def render_tab(key: str | None, role: str, lab_preset: list[str] | None = None) -> html.Div:
+    """The tab's layout; `lab_preset`: the features the clustering lab opens with (the lab checks them)."""
     tab = next((tab for tab in TAB_LIST if tab.key == key), TAB_LIST[0])
-    return tab.render(role)
+    return tab.render(role, lab_preset)
 
 
 def _user_menu(user: ShellUser, csrf_token: str) -> dbc.DropdownMenu:
@@ -100,6 +102,7 @@ def layout(user: ShellUser, csrf_token: str, options: FilterOptions) -> html.Div
         [
             dcc.Location(id=URL, refresh=False),
             dcc.Store(id=THEME_STORE, storage_type="local"),
+            dcc.Store(id=LAB_PRESET),
             _navbar(user, csrf_token),
             dbc.Container(
                 [filter_bar(options, user.country_scope), tabs,

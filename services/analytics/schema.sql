@@ -43,7 +43,9 @@ SELECT r.customer_id, first(cc.category ORDER BY cc.revenue DESC, cc.category) A
        any_value(e.claimed) AS claimed, any_value(e.burned) AS burned
 FROM raw_customers r
 LEFT JOIN customer_categories cc USING (customer_id)
-LEFT JOIN raw_coupon_events e USING (customer_id)
+LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claimed,
+                  count(*) FILTER (WHERE event = 'burned') AS burned
+           FROM raw_coupon_events GROUP BY customer_id) e USING (customer_id)
 GROUP BY r.customer_id;
 
 CREATE TABLE customers AS
@@ -87,8 +89,32 @@ SELECT CAST(CAST(r.answered_at AS TIMESTAMP) AS DATE) AS day, r.customer_id, c.c
 FROM raw_surveys r JOIN customers c USING (customer_id)
 ORDER BY day;
 
+-- Coupons: the events and the orders paid with a coupon, each with its customer's cell.
+CREATE TABLE branches AS
+SELECT id AS branch_id, name AS branch, city, country FROM raw_branches ORDER BY id;
+
+CREATE TABLE coupons AS
+SELECT id AS coupon_id, code, campaign, discount_pct, discount_amount,
+       CAST(CAST(valid_from AS TIMESTAMP) AS DATE) AS valid_from, CAST(CAST(valid_to AS TIMESTAMP) AS DATE) AS valid_to
+FROM raw_coupons ORDER BY id;
+
+CREATE TABLE coupon_events AS
+SELECT CAST(CAST(e.occurred_at AS TIMESTAMP) AS DATE) AS day, CAST(e.occurred_at AS TIMESTAMP) AS occurred_at, e.id AS event_id,
+       e.event, e.coupon_id, e.customer_id, e.branch_id, c.cell, c.country_code, c.gender_code, c.age_code
+FROM raw_coupon_events e JOIN customers c USING (customer_id)
+ORDER BY day, e.customer_id;
+
+CREATE TABLE coupon_orders AS
+SELECT CAST(CAST(t.ordered_at AS TIMESTAMP) AS DATE) AS day, t.customer_id, t.coupon_id, t.branch_id,
+       t.amount, t.discount, t.cost, c.cell, c.country_code, c.gender_code, c.age_code
+FROM raw_coupon_orders t JOIN customers c USING (customer_id)
+ORDER BY day, t.customer_id;
+
 DROP TABLE raw_orders;
 DROP TABLE raw_customers;
 DROP TABLE raw_surveys;
 DROP TABLE raw_category_revenue;
 DROP TABLE raw_coupon_events;
+DROP TABLE raw_coupon_orders;
+DROP TABLE raw_branches;
+DROP TABLE raw_coupons;

@@ -11,7 +11,9 @@ one is being built. Tables (see `schema.sql` for the details):
   two orders, sorted by day, which turns distinct-customer counts into sums;
 - `monthly`, `cohort_months`: roll-ups of `orders` by cell and calendar month;
 - `surveys`: NPS answers with the customer's cell;
-- `customer_categories`, `categories`: revenue per customer and category, and the categories.
+- `customer_categories`, `categories`: revenue per customer and category, and the categories;
+- `coupon_events`, `coupon_orders`: every coupon event, and every order paid with a coupon,
+  with the customer's cell; `branches`, `coupons`: the branches and the coupons with their campaign.
 """
 from __future__ import annotations
 
@@ -48,10 +50,19 @@ SOURCES = {
         "SELECT customer_id, category, sum(amount) FROM transactions WHERE category IS NOT NULL"
         " GROUP BY customer_id, category",
         "customer_id INTEGER, category VARCHAR, revenue DOUBLE"),
-    "raw_coupon_events": (
-        "SELECT customer_id, sum(CASE WHEN event = 'claimed' THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN event = 'burned' THEN 1 ELSE 0 END) FROM coupon_events GROUP BY customer_id",
-        "customer_id INTEGER, claimed INTEGER, burned INTEGER"),
+    "raw_coupon_events": ("SELECT id, coupon_id, customer_id, branch_id, event, occurred_at FROM coupon_events",
+                          "id BIGINT, coupon_id INTEGER, customer_id INTEGER, branch_id INTEGER, event VARCHAR,"
+                          " occurred_at VARCHAR"),
+    "raw_coupon_orders": ("SELECT id, customer_id, ordered_at, coupon_id, branch_id, amount, discount, cost"
+                          " FROM transactions WHERE coupon_id IS NOT NULL",
+                          "id BIGINT, customer_id INTEGER, ordered_at VARCHAR, coupon_id INTEGER, branch_id INTEGER,"
+                          " amount DOUBLE, discount DOUBLE, cost DOUBLE"),
+    "raw_branches": ("SELECT id, name, city, country FROM branches",
+                     "id INTEGER, name VARCHAR, city VARCHAR, country VARCHAR"),
+    "raw_coupons": ("SELECT c.id, c.code, m.name, c.discount_pct, c.discount_amount, c.valid_from, c.valid_to"
+                    " FROM coupons c LEFT JOIN campaigns m ON m.id = c.campaign_id",
+                    "id INTEGER, code VARCHAR, campaign VARCHAR, discount_pct DOUBLE, discount_amount DOUBLE,"
+                    " valid_from VARCHAR, valid_to VARCHAR"),
     "raw_surveys": ("SELECT customer_id, answered_at, nps_score FROM survey_responses",
                     "customer_id INTEGER, answered_at VARCHAR, nps_score INTEGER"),
 }

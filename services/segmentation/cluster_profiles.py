@@ -57,6 +57,9 @@ TRAIT_RULES: tuple[TraitRule, ...] = (
     TraitRule("avg_order_value", LOW, "small-basket"),
     TraitRule("coupon_usage", HIGH, "coupon-driven"),
     TraitRule("discount_share", HIGH, "deal-seeking"),
+    TraitRule("burn_rate", HIGH, "coupon-redeeming"),
+    TraitRule("female", HIGH, "mostly female", 0),
+    TraitRule("female", LOW, "mostly male", 0),
 )
 
 
@@ -98,6 +101,8 @@ FEATURE_PHRASES: Mapping[str, tuple[str, str]] = MappingProxyType({
     "tenure_days": ("first order {value} days ago vs {overall}", "{:.0f}"),
     "coupon_usage": ("{value} of orders with a coupon vs {overall}", "{:.0%}"),
     "discount_share": ("{value} of spend discounted vs {overall}", "{:.0%}"),
+    "burn_rate": ("{value} of claimed coupons burned vs {overall}", "{:.0%}"),
+    "female": ("{value} women vs {overall}", "{:.0%}"),
 })
 CATEGORY_PHRASE = ("{value} of revenue on {category} vs {overall}", "{:.0%}")
 

@@ -15,7 +15,10 @@ derived customer summary as of the reference date (the latest order in the data)
 | tenure_days | days from the first order to the reference date |
 | coupon_usage | share of orders paid with a coupon |
 | discount_share | discount / (revenue + discount) |
+| burn_rate | coupons burned / coupons claimed (0 for customers who never claimed one) |
+| female | 1 for women, 0 for everyone else |
 | share_<category> | the category's share of the customer's revenue (one per category, e.g. share_electronics) |
+| city_<city> | 1 for customers living in the city, else 0 (one per city, e.g. city_new_york) |
 """
 from __future__ import annotations
 
@@ -48,13 +51,27 @@ BASE_FEATURES: tuple[Feature, ...] = (
     Feature("coupon_usage", "Coupon usage", "coupon_orders / orders"),
     Feature("discount_share", "Discount share", "CASE WHEN revenue + discount > 0 THEN discount / (revenue + discount) "
                                                 "ELSE 0.0 END"),
+    Feature("burn_rate", "Coupon burn rate", "CASE WHEN coupons_claimed > 0 THEN least(coupons_burned / coupons_claimed, "
+                                             "1.0) ELSE 0.0 END"),
+    Feature("female", "Female (1) or not (0)", "CASE WHEN gender = 'Female' THEN 1.0 ELSE 0.0 END"),
 )
 CATEGORY_PREFIX = "share_"
+CITY_PREFIX = "city_"
+# The coupons tab's shortcut into the lab: frequency, coupon habits and gender, plus its leading cities.
+COUPON_FEATURES: tuple[str, ...] = ("frequency", "coupon_usage", "burn_rate", "female")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def category_feature_name(category: str) -> str:
     """`share_home_garden` for "Home & Garden": lower case, runs of other characters as one underscore."""
-    return CATEGORY_PREFIX + re.sub(r"[^a-z0-9]+", "_", category.lower()).strip("_")
+    return CATEGORY_PREFIX + _slug(category)
+
+
+def city_feature_name(city: str) -> str:
+    return CITY_PREFIX + _slug(city)
 
 
 def category_features(warehouse: Warehouse) -> dict[str, str]:
@@ -63,10 +80,21 @@ def category_features(warehouse: Warehouse) -> dict[str, str]:
     return {category_feature_name(category): category for category in rows["category"]}
 
 
+def city_features(warehouse: Warehouse) -> dict[str, str]:
+    """Feature name -> city, for the customers' cities in the snapshot (the first city of a repeated slug)."""
+    rows = warehouse.memo("cities", lambda: warehouse.frame(
+        "SELECT DISTINCT city FROM cities WHERE city IS NOT NULL ORDER BY 1"))
+    features: dict[str, str] = {}
+    for city in rows["city"]:
+        features.setdefault(city_feature_name(city), city)
+    return features
+
+
 def available_features(warehouse: Warehouse) -> dict[str, str]:
     """Every feature the lab offers: name -> label."""
     labels = {feature.name: feature.label for feature in BASE_FEATURES}
     labels.update({name: f"{category} share" for name, category in category_features(warehouse).items()})
+    labels.update({name: f"Lives in {city}" for name, city in city_features(warehouse).items()})
     return labels
 
 
@@ -86,12 +114,15 @@ def feature_frame(warehouse: Warehouse, filters: Filters, options: FilterOptions
                   names: tuple[str, ...]) -> pd.DataFrame:
     """One row per selected buyer (index customer_id, ascending), one float column per feature."""
     base = {feature.name: feature.sql for feature in BASE_FEATURES}
-    categories = category_features(warehouse)
-    unknown = [name for name in names if name not in base and name not in categories]
+    categories, cities = category_features(warehouse), city_features(warehouse)
+    unknown = [name for name in names if name not in base and name not in categories and name not in cities]
     if unknown:
         raise ValueError(f"Unknown features: {', '.join(unknown)}.")
     condition, params = selected_buyers(warehouse, filters, options)
     columns = [f"{base[name]} AS {name}" for name in names if name in base]
+    for index, name in enumerate(name for name in names if name in cities):
+        params[f"city{index}"] = cities[name]
+        columns.append(f"CASE WHEN city = $city{index} THEN 1.0 ELSE 0.0 END AS {name}")
     sums = ["NULL AS none"]
     for index, name in enumerate(name for name in names if name in categories):
         params[f"category{index}"] = categories[name]

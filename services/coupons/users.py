@@ -1,0 +1,60 @@
+"""Who uses coupons: the period's coupon users against the other buyers, by customer attribute.
+
+Coupon users burned at least one coupon in the period (at the focus branches); other buyers
+ordered in the period and burned none there.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from services.analytics.warehouse import Warehouse
+from services.coupons.view import CouponView, orders_in_period
+from services.rules import AGE_BRACKET_LABELS, PROFILES, UNKNOWN
+
+COUPON_USERS, OTHERS = "Coupon users", "Other buyers"
+ATTRIBUTES = ("gender", "age_bracket", "profile", "rfm_segment", "city")
+ORDERS = {"age_bracket": AGE_BRACKET_LABELS, "profile": PROFILES}
+COLUMNS = ["group", "value", "customers", "share"]
+
+
+def user_attributes(warehouse: Warehouse, view: CouponView) -> pd.DataFrame:
+    """group, gender, age_bracket, profile, rfm_segment, city, country, customers: one row per combination."""
+    return warehouse.frame(
+        f"WITH users AS (SELECT DISTINCT customer_id FROM coupon_events WHERE event = 'burned' AND {view.where}), "
+        f"buyers AS (SELECT DISTINCT customer_id FROM orders WHERE {orders_in_period(view)} "
+        f"UNION SELECT customer_id FROM users) "
+        f"SELECT CASE WHEN u.customer_id IS NULL THEN '{OTHERS}' ELSE '{COUPON_USERS}' END AS \"group\", "
+        f"c.gender, cells.age_bracket, cells.profile, c.rfm_segment, c.city, c.country, count(*) AS customers "
+        f"FROM buyers JOIN customers c USING (customer_id) JOIN cells USING (cell) "
+        f"LEFT JOIN users u USING (customer_id) GROUP BY ALL", view.params)
+
+
+def split_by(attributes: pd.DataFrame, attribute: str, limit: int | None = None) -> pd.DataFrame:
+    """group, value, customers, share (within the group) for one attribute; both groups get every value.
+
+    Values with a natural order keep it, the others go by coupon users, most first; `limit`
+    keeps the values with the most coupon users.
+    """
+    if attribute not in ATTRIBUTES:
+        raise ValueError(f"Unknown attribute {attribute!r}.")
+    if attributes.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    values = attributes[attribute].fillna(UNKNOWN)
+    table = (attributes.groupby([attributes["group"], values])["customers"].sum()
+             .unstack("group", fill_value=0).reindex(columns=[COUPON_USERS, OTHERS], fill_value=0))
+    order = ORDERS.get(attribute)
+    if order is not None:
+        table = table.reindex([v for v in order if v in table.index] + [v for v in table.index if v not in order])
+    else:
+        table = table.sort_values(COUPON_USERS, ascending=False, kind="stable")
+    if limit is not None:
+        table = table.head(limit)
+    totals = attributes.groupby("group")["customers"].sum()
+    frame = table.rename_axis("value").reset_index().melt(id_vars="value", var_name="group", value_name="customers")
+    frame["share"] = frame["customers"] / frame["group"].map(totals).where(lambda t: t > 0)
+    return frame[COLUMNS].astype({"customers": "int64"})
+
+
+def group_sizes(attributes: pd.DataFrame) -> dict[str, int]:
+    sizes = attributes.groupby("group")["customers"].sum() if not attributes.empty else pd.Series(dtype="int64")
+    return {group: int(sizes.get(group, 0)) for group in (COUPON_USERS, OTHERS)}
