@@ -87,12 +87,16 @@ def profile_columns(features: list[str], labels: dict[str, str]) -> list[dict]:
 
 def register(app, context, jobs: JobEnvironment) -> None:
     @app.callback(Output(ids.FEATURES, "options"), Output(ids.FEATURES, "value"), FILTERS,
-                  State(ids.FEATURES, "value"))
-    def offer_features(_search, chosen):
+                  State(ids.FEATURES, "value"), State(ids.PRESET_FEATURES, "data"))
+    def offer_features(_search, chosen, preset):
+        """The data's features; the choice kept, else the preset another tab asked for, else the defaults."""
         labels = context.analysed("lab-features", available_features)
         options = [{"label": label, "value": name} for name, label in labels.items()]
-        kept = [name for name in chosen or () if name in labels]
-        return options, kept or [name for name in DEFAULT_FEATURES if name in labels]
+        for wanted in (chosen, preset, DEFAULT_FEATURES):
+            kept = [name for name in wanted or () if isinstance(name, str) and name in labels]
+            if kept:
+                return options, kept
+        return options, []
 
     def in_job(set_progress, search, settings, work) -> dict:
         """Check who asked and the settings, then `work(who, warehouse, filters, options, spec, progress)`;

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from dashapp.analytics import get_warehouse
 from dashapp.background import JobEnvironment
-from dashapp.cache import get_cache
+from dashapp.cache import code_fingerprint, get_cache
 from dashapp.database import get_engine, get_session
 from layouts.shell import ShellUser
 from services import audit
@@ -95,12 +95,12 @@ class RequestContext:
         return self.remember(key, lambda: compute(get_warehouse(self.data_version())))
 
     def remember(self, key: str, produce: Callable[[], Result]) -> Result:
-        """The cached value, or `produce()`'s stored; the key gains the data version.
+        """The cached value, or `produce()`'s stored; the key gains the data version and the code's fingerprint.
 
         The caller's key must name everything the result depends on, the scope included
         (`Filters.cache_key()` carries it).
         """
-        full_key = f"{key}|v{self.data_version()}"
+        full_key = f"{key}|v{self.data_version()}|{code_fingerprint()}"
         value = self.cache().get(full_key)
         if value is None:
             value = produce()

@@ -8,6 +8,7 @@ from layouts.components import analyst_note, data_grid, export_button, feedback,
 from services.segmentation.defaults import DEFAULT_SCALING
 
 FEATURES = "segmentation-lab-features"
+PRESET_FEATURES = "segmentation-lab-preset-features"  # what the lab opens with, when another tab chose
 SCALING = "segmentation-lab-scaling"
 ALGORITHM = "segmentation-lab-algorithm"
 K = "segmentation-lab-k"
@@ -72,8 +73,8 @@ def _settings(can_edit: bool, features: list[str] | None) -> html.Div:
     ], className="mb-3")
     return html.Div([
         dbc.Label("Features", html_for=FEATURES, className="small fw-semibold"),
-        dcc.Dropdown(id=FEATURES, multi=True, value=features, placeholder="Choose at least two features",
-                     className="mb-3"),
+        dcc.Dropdown(id=FEATURES, multi=True, placeholder="Choose at least two features", className="mb-3"),
+        dcc.Store(id=PRESET_FEATURES, data=features),
         dbc.Label("Scaling", className="small fw-semibold"),
         dbc.RadioItems(id=SCALING, options=[{"label": label, "value": value} for value, label in SCALINGS],
                        value=DEFAULT_SCALING, className="small mb-3"),
