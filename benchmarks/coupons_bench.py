@@ -10,8 +10,13 @@ every query of `services.coupons.tab.QUERIES` in turn, the timeline by week as t
 timed by wall clock; the table shows the median per query over the repeats and the median of the whole tab (the
 sum of one repeat, view included). The snapshot is opened as the app opens it: read-only, DuckDB memory limit
 128MB and 2 threads unless told otherwise. A query that fails (DuckDB out of memory, say) is reported with its
-error and the run goes on. The snapshot build time is measured once afterwards, into a temporary file (so the
-peak RSS of the queries is read before it).
+error and the run goes on.
+
+Before the queries, the snapshot build is timed once, into a temporary file, in a child process (so its memory,
+with the build's own 2GB DuckDB limit, stays out of the queries' peak RSS). The queries read the instance's
+snapshot (`ensure_snapshot`, as the app does) unless its tables differ from the fresh build's: a snapshot is named
+by data version only, so one left by an older schema.sql is reused by the app; the benchmark says so, and reads
+the fresh build instead (`--snapshot` chooses).
 
 The services are measured without the app's result cache, the Dash callbacks and their figures: this is the
 cost of a cold refresh, the upper bound of what a user waits for when a filter changes.
@@ -20,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
+import multiprocessing
 import os
 import resource
 import tempfile
@@ -42,6 +49,7 @@ from services.coupons.view import Focus, coupon_view
 from services.db import make_engine
 from services.filters import FilterOptions, Filters, filter_options
 
+CODE_DIR = Path(__file__).resolve().parent.parent / "services"
 GRAIN = "week"  # the timeline's grain when the tab opens
 SETTINGS: dict[str, tuple] = {"timeline": (GRAIN,)}  # the extra arguments of a query, by name
 VIEW, TOTAL = "view", "total"  # the view's own step, and the whole tab
@@ -60,40 +68,47 @@ def main(argv: list[str] | None = None) -> dict:
     args = _arguments(argv)
     baseline_rss_mb, load_before = _peak_rss_mb(), os.getloadavg()[0]
     engine = make_engine(args.database_url)
-    try:
-        with engine.connect() as connection:
-            options = filter_options(connection, None)
-        snapshot = ensure_snapshot(engine, Path(args.instance_dir) / "analytics")
-        database = open_snapshot(snapshot, args.memory_limit, args.threads)
+    analytics = Path(args.instance_dir) / "analytics"
+    analytics.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=analytics, prefix=".bench-build-") as scratch:
         try:
-            facts = data_facts(Warehouse(database.cursor(), engine))
-            cases = filter_cases(options, facts)
-            results_by_case = {}
-            for case in cases:
-                runs = [run_once(Warehouse(database.cursor(), engine), case, options) for _ in range(args.repeat)]
-                results_by_case[case.key] = case_result(case, runs)
-                print(f"  {case.label}: tab {_ms(results_by_case[case.key]['tab']['median_ms'])} (median of "
-                      f"{args.repeat})" + (f", FAILED: {', '.join(results_by_case[case.key]['errors'])}"
-                                           if results_by_case[case.key]["errors"] else ""), flush=True)
+            with engine.connect() as connection:
+                options = filter_options(connection, None)
+            instance = ensure_snapshot(engine, analytics)
+            fresh = Path(scratch) / "analytics-bench.duckdb"
+            build = None if args.skip_build else build_time(args.database_url, fresh)
+            snapshot, source = choose_snapshot(instance, fresh if build else None, args.snapshot)
+            database = open_snapshot(snapshot, args.memory_limit, args.threads)
+            try:
+                facts = data_facts(Warehouse(database.cursor(), engine))
+                cases = filter_cases(options, facts)
+                results_by_case = {}
+                for case in cases:
+                    runs = [run_once(Warehouse(database.cursor(), engine), case, options)
+                            for _ in range(args.repeat)]
+                    result = results_by_case[case.key] = case_result(case, runs)
+                    print(f"  {case.label}: tab {_ms(result['tab'].get('median_ms'))} (median of {args.repeat})"
+                          + (f", FAILED: {', '.join(result['errors'])}" if result["errors"] else ""), flush=True)
+            finally:
+                database.close()
+            snapshot_mb = snapshot.stat().st_size / 2**20
         finally:
-            database.close()
-        peak_rss_mb = _peak_rss_mb()
-        build = build_time(engine, Path(args.instance_dir)) if not args.skip_build else None
-    finally:
-        engine.dispose()
+            engine.dispose()
     results = {
         "machine": {**_machine(), "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]},
         "database": make_url(args.database_url).get_backend_name(),
         "customers": facts["customers"], "coupon_events": facts["coupon_events"],
-        "coupon_orders": facts["coupon_orders"], "snapshot_mb": snapshot.stat().st_size / 2**20,
+        "coupon_orders": facts["coupon_orders"],
         "repeats": args.repeat, "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads,
                                            "version": duckdb.__version__},
+        "code_sha256": code_version(),
+        "snapshot": {**source, "mb": snapshot_mb},
         "data_period": {"first": options.first_date, "last": options.last_date},
         "queries": [VIEW, *QUERIES], "timeline_grain": GRAIN,
         "cases": results_by_case,
         "failures": [{"case": key, "query": name, "error": error} for key, case in results_by_case.items()
                      for name, error in case["errors"].items()],
-        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": peak_rss_mb,
+        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": _peak_rss_mb(),
         "snapshot_build": build,
     }
     print(table(results))
@@ -113,7 +128,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="repeats per filter case (a fresh warehouse each)")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads per query (as in the app)")
     parser.add_argument("--memory-limit", default="128MB", help="DuckDB memory limit (as in the app)")
-    parser.add_argument("--skip-build", action="store_true", help="do not time a snapshot build")
+    parser.add_argument("--skip-build", action="store_true",
+                        help="do not time a snapshot build (the queries then read the instance's snapshot)")
+    parser.add_argument("--snapshot", choices=("auto", "instance", "fresh"), default="auto",
+                        help="which snapshot the queries read: the instance's (ensure_snapshot), the timed fresh "
+                             "build, or (auto) the instance's unless its tables differ from the fresh build's "
+                             "(a snapshot left by an older schema.sql)")
     parser.add_argument("--json", help="write the results here")
     return parser.parse_args(argv)
 
@@ -207,19 +227,70 @@ def case_result(case: Case, runs: list[dict]) -> dict:
     }
 
 
-def build_time(engine, instance_dir: Path) -> dict:
-    """Seconds to build the snapshot once, into a temporary file beside the app's (deleted afterwards)."""
-    directory = instance_dir / "analytics"
-    directory.mkdir(parents=True, exist_ok=True)
-    rss_before = _peak_rss_mb()
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".bench-build-") as scratch:
-        path = Path(scratch) / "analytics-bench.duckdb"
+def build_time(database_url: str, path: Path) -> dict:
+    """Seconds to build the snapshot once, into `path`, in a child process of its own (so that the build's
+    memory, DuckDB's 2GB limit, does not count in the queries' peak RSS); the child's peak RSS."""
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(target=_build_child, args=(database_url, str(path), answers))
+    child.start()
+    answer = answers.get()
+    child.join()
+    if "error" in answer:
+        raise RuntimeError(f"the snapshot build failed: {answer['error']}")
+    return {"seconds": answer["seconds"], "snapshot_mb": path.stat().st_size / 2**20,
+            "peak_rss_mb": answer["peak_rss_mb"], "memory_limit": "2GB (build_snapshot's default)"}
+
+
+def _build_child(database_url: str, path: str, answers) -> None:
+    engine = make_engine(database_url)
+    try:
         started = time.perf_counter()
-        build_snapshot(engine, path)
-        seconds = time.perf_counter() - started
-        size_mb = path.stat().st_size / 2**20
-    return {"seconds": seconds, "snapshot_mb": size_mb, "peak_rss_mb_before": rss_before,
-            "peak_rss_mb_after": _peak_rss_mb()}
+        build_snapshot(engine, Path(path))
+        answers.put({"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()})
+    except Exception as error:  # noqa: BLE001 — reported by the parent
+        answers.put({"error": f"{type(error).__name__}: {error}"})
+    finally:
+        engine.dispose()
+
+
+def catalog(path: Path) -> list[tuple[str, str, str]]:
+    """(table, column, type) of every column of a snapshot."""
+    database = duckdb.connect(str(path), read_only=True)
+    try:
+        return [tuple(row) for row in database.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()]
+    finally:
+        database.close()
+
+
+def choose_snapshot(instance: Path, fresh: Path | None, wanted: str) -> tuple[Path, dict]:
+    """The snapshot the queries read, and what to report about it (a stale instance snapshot above all)."""
+    info: dict = {"instance": str(instance)}
+    if fresh is not None:
+        old, new = catalog(instance), catalog(fresh)
+        info["instance_matches_code"] = old == new
+        if old != new:
+            info["instance_missing_columns"] = sorted(f"{t}.{c}" for t, c, _ in set(new) - set(old))
+            info["instance_extra_columns"] = sorted(f"{t}.{c}" for t, c, _ in set(old) - set(new))
+            print(f"  the instance's snapshot {instance} was built by another schema.sql (missing "
+                  f"{', '.join(info['instance_missing_columns']) or 'nothing'}; extra "
+                  f"{', '.join(info['instance_extra_columns']) or 'nothing'})", flush=True)
+    if wanted == "fresh" and fresh is None:
+        raise SystemExit("--snapshot fresh needs the timed build (drop --skip-build)")
+    use_fresh = wanted == "fresh" or (wanted == "auto" and fresh is not None and not info["instance_matches_code"])
+    info["used"] = "fresh build" if use_fresh else "instance"
+    return (fresh if use_fresh else instance), info
+
+
+def code_version() -> str:
+    """A short hash of the code measured (the coupon services, the snapshot and its schema)."""
+    digest = hashlib.sha256()
+    for path in sorted([*CODE_DIR.joinpath("coupons").glob("*.py"), *CODE_DIR.joinpath("analytics").glob("*.py"),
+                        CODE_DIR / "analytics" / "schema.sql"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def table(results: dict) -> str:
@@ -244,12 +315,16 @@ def table(results: dict) -> str:
     lines.append("| **whole tab** | " + " | ".join(
         "**failed**" if case["errors"] else f"**{_ms(case['tab'].get('median_ms'))}**" for case in cases.values())
         + " |")
-    lines += ["", f"- Peak memory (RSS) of the queries: {results['peak_rss_mb']:,.0f} MB (after imports: "
-                  f"{results['baseline_rss_mb']:,.0f} MB); snapshot {results['snapshot_mb']:,.0f} MB"]
+    snapshot = results["snapshot"]
+    lines += ["", f"- Peak memory (RSS): {results['peak_rss_mb']:,.0f} MB (after imports: "
+                  f"{results['baseline_rss_mb']:,.0f} MB); snapshot read: {snapshot['used']} ({snapshot['mb']:,.0f} MB)"]
+    if snapshot.get("instance_matches_code") is False:
+        lines.append(f"- **The instance's snapshot is stale** (built by another schema.sql): missing "
+                     f"{', '.join(snapshot['instance_missing_columns']) or 'nothing'}")
     build = results["snapshot_build"]
     if build:
-        lines.append(f"- Snapshot build: {build['seconds']:,.1f} s ({build['snapshot_mb']:,.0f} MB; peak RSS "
-                     f"{build['peak_rss_mb_after']:,.0f} MB after it)")
+        lines.append(f"- Snapshot build (a child process): {build['seconds']:,.1f} s ({build['snapshot_mb']:,.0f} MB; "
+                     f"peak RSS {build['peak_rss_mb']:,.0f} MB)")
     for failure in results["failures"]:
         lines.append(f"- **{failure['query']} failed** ({cases[failure['case']]['label']}): {failure['error']}")
     return "\n".join(lines)

@@ -1,6 +1,8 @@
 """Coupons tab callbacks: filters and focus in, the coupon services through the cache, figures and tables out."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from dash import Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
@@ -25,20 +27,33 @@ FOCUS = Input(ids.FOCUS, "data")
 PRESET_CITIES = 3  # the shortcut into the lab adds the cities with the most burns
 
 
-def choice(value, allowed: tuple[str, ...]) -> str:
-    return value if value in allowed else allowed[0]
+def choice(value, allowed: tuple[str, ...], default: str | None = None) -> str:
+    """The browser's value when it is one of `allowed`, else the default (the first allowed)."""
+    return value if isinstance(value, str) and value in allowed else (default or allowed[0])
+
+
+def branch_id_of(value) -> int | None:
+    """A branch id from the browser: a whole number (not a boolean) or a string of ASCII digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
 def register(app, context) -> None:
     def branch_list():
-        return context.analysed("coupons-branch-list", branches.branch_list)
+        """The branches of the user's countries (a focus elsewhere would only ever show nothing)."""
+        known = context.analysed("coupons-branch-list", branches.branch_list)
+        scope = context.scope()
+        return known if scope is None else known[known["country"].isin(scope)]
 
     def focus_of(data) -> Focus:
         """The focus from the browser, kept only when it names a known city or branch."""
         data = data if isinstance(data, dict) else {}
         known = branch_list()
-        branch_id, city = data.get("branch_id"), data.get("city")
-        if isinstance(branch_id, int) and branch_id in set(known["branch_id"]):
+        branch_id, city = branch_id_of(data.get("branch_id")), data.get("city")
+        if branch_id is not None and branch_id in set(known["branch_id"]):
             return Focus(branch_id=branch_id)
         if isinstance(city, str) and city in set(known["city"]):
             return Focus(city=city)
@@ -77,7 +92,7 @@ def register(app, context) -> None:
 
     @app.callback(Output(ids.TIMELINE_GRAPH, "figure"), FILTERS, FOCUS, Input(ids.GRAIN, "value"), THEME)
     def update_timeline(search, focus, grain, theme):
-        grain = choice(grain, GRAINS)
+        grain = choice(grain, GRAINS, ids.DEFAULT_GRAIN)
         frame = fetch("timeline", *inputs(search, focus), grain)
         return themed(charts.timeline(frame, grain) if frame is not None else empty_figure(), theme)
 
@@ -128,12 +143,12 @@ def register(app, context) -> None:
         if trigger == ids.FOCUS_CLEAR:
             return {}
         if trigger == ids.BRANCH_GRID:
-            row = str((cell or {}).get("rowId", ""))
-            return {"branch_id": int(row)} if row.isdigit() and int(row) in set(known["branch_id"]) else _no_change()
-        label = _clicked_label(city_click if trigger == ids.CITIES_GRAPH else branch_click)
-        if trigger == ids.CITIES_GRAPH and label in set(known["city"]):
-            return {"city": label}
-        match = known[known["branch"] == label]
+            branch_id = branch_id_of(cell.get("rowId") if isinstance(cell, dict) else None)
+            return {"branch_id": branch_id} if branch_id in set(known["branch_id"]) else _no_change()
+        if trigger == ids.CITIES_GRAPH:
+            label = _clicked_label(city_click)
+            return {"city": label} if label in set(known["city"]) else _no_change()
+        match = known[known["branch"] == _clicked_label(branch_click)]
         return {"branch_id": int(match["branch_id"].iloc[0])} if not match.empty else _no_change()
 
     def export(name, frame, filename, filters):
@@ -173,8 +188,10 @@ def _no_change():
 
 
 def _clicked_label(click) -> str | None:
-    points = (click or {}).get("points") or [{}]
-    label = points[0].get("y")
+    """The category label of a clicked horizontal bar, if the click data has one."""
+    points = click.get("points") if isinstance(click, dict) else None
+    point = points[0] if isinstance(points, list) and points else None
+    label = point.get("y") if isinstance(point, dict) else None
     return label if isinstance(label, str) else None
 
 

@@ -43,6 +43,7 @@ COUPON_EXPORT, COUPON_DOWNLOAD = "coupons-coupon-export", "coupons-coupon-downlo
 SEGMENT_SHORTCUT = "coupons-segment-shortcut"
 
 PAGE_SIZE = 12
+DEFAULT_GRAIN = "week"
 SEGMENT_KINDS = (("profile", "Profile"), ("rfm_segment", "RFM segment"))
 TABLE_KINDS = (("coupon", "Per coupon"), ("campaign", "Per campaign"))
 OBSERVATIONAL = ("Observational, not causal: customers who choose to use coupons differ from those who do not in "
@@ -124,7 +125,8 @@ def _toolbar() -> html.Div:
 
 def _grain_switch() -> dbc.RadioItems:
     return dbc.RadioItems(
-        id=GRAIN, options=[{"label": grain.title(), "value": grain} for grain in GRAINS], value="week", inline=True,
+        id=GRAIN, options=[{"label": grain.title(), "value": grain} for grain in GRAINS], value=DEFAULT_GRAIN,
+        inline=True,
         className="btn-group btn-group-sm", inputClassName="btn-check",
         labelClassName="btn btn-outline-secondary", labelCheckedClassName="active",
     )

@@ -37,7 +37,9 @@ def test_coupons_bench_times_every_query_of_every_case(tmp_path, capsys):
     everyone, focused = results["cases"]["all"], results["cases"]["city_focus"]
     assert focused["rows"]["branches"] < everyone["rows"]["branches"]  # the focus keeps the city's branches
     assert results["peak_rss_mb"] > 0 and results["snapshot_build"]["seconds"] > 0
+    assert results["snapshot_build"]["peak_rss_mb"] > 0  # measured in the build's own process
+    assert results["snapshot"]["used"] == "instance" and results["snapshot"]["instance_matches_code"]
     assert results["duckdb"] == {**results["duckdb"], "memory_limit": "128MB", "threads": 2}
     out = capsys.readouterr().out
-    assert "| **whole tab** |" in out and "Snapshot build:" in out
+    assert "| **whole tab** |" in out and "Snapshot build" in out
     assert not list((tmp_path / "analytics").glob(".bench-build-*"))  # the timed build leaves nothing behind

@@ -16,13 +16,17 @@ CREATE TABLE cities AS
 SELECT CAST(row_number() OVER (ORDER BY country, city) AS INTEGER) AS city_id, city, country
 FROM (SELECT DISTINCT city, country FROM raw_customers);
 
--- Each order with the days of its customer's previous two orders: a customer has an order
+-- Each order with its number in the customer's history, the days of the customer's previous two orders and
+-- the next later order day: a customer has an order
 -- in [a, b] exactly when one of its orders in [a, b] has no previous order on or after a.
 CREATE TEMP TABLE sequenced AS
 SELECT o.customer_id, CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE) AS day, o.amount,
        row_number() OVER w AS seq,
        CAST(lag(CAST(o.ordered_at AS TIMESTAMP)) OVER w AS DATE) AS prev_day,
-       CAST(lag(CAST(o.ordered_at AS TIMESTAMP), 2) OVER w AS DATE) AS prev2_day
+       CAST(lag(CAST(o.ordered_at AS TIMESTAMP), 2) OVER w AS DATE) AS prev2_day,
+       min(CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE)) OVER (PARTITION BY o.customer_id
+           ORDER BY CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE)
+           RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND UNBOUNDED FOLLOWING) AS next_day  -- the next later day
 FROM raw_orders o
 WINDOW w AS (PARTITION BY o.customer_id ORDER BY CAST(o.ordered_at AS TIMESTAMP), o.id);
 
@@ -37,15 +41,44 @@ SELECT DISTINCT category FROM raw_category_revenue ORDER BY category;
 CREATE TABLE customer_categories AS
 SELECT customer_id, category, revenue FROM raw_category_revenue ORDER BY customer_id, category;
 
+-- Coupon events in time order per customer and coupon (a claim before a burn at the same moment): the balance
+-- of claims minus burns, the latest claim at or before each burn, and whether a burn had no claim left to use
+-- (it takes the balance to a new low below zero).
+CREATE TEMP TABLE coupon_balance AS
+SELECT id, customer_id, coupon_id, branch_id, event, CAST(occurred_at AS TIMESTAMP) AS occurred_at,
+       sum(CASE event WHEN 'claimed' THEN 1 WHEN 'burned' THEN -1 ELSE 0 END) OVER w AS balance,
+       max(CAST(occurred_at AS TIMESTAMP)) FILTER (WHERE event = 'claimed') OVER w AS claimed_at
+FROM raw_coupon_events
+WINDOW w AS (PARTITION BY customer_id, coupon_id ORDER BY CAST(occurred_at AS TIMESTAMP), event = 'burned', id
+             ROWS UNBOUNDED PRECEDING);
+
+CREATE TEMP TABLE coupon_facts AS
+SELECT customer_id, coupon_id, branch_id, event, occurred_at, CAST(occurred_at AS DATE) AS day,
+       CASE WHEN event = 'burned' THEN (epoch(occurred_at) - epoch(claimed_at)) / 86400.0 END AS days_to_burn,
+       event = 'burned' AND balance < least(0, coalesce(min(balance) OVER (PARTITION BY customer_id, coupon_id
+           ORDER BY occurred_at, event = 'burned', id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))
+           AS unclaimed
+FROM coupon_balance;
+
+-- Per customer: claims, burns, the first burn and, around it, the orders before and the next later order day.
+CREATE TEMP TABLE coupon_customers AS
+SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claimed, count(*) FILTER (WHERE event = 'burned') AS burned,
+       min(day) FILTER (WHERE event = 'burned') AS first_burn_day,
+       arg_min(branch_id, occurred_at) FILTER (WHERE event = 'burned') AS first_burn_branch
+FROM coupon_facts GROUP BY customer_id;
+
+CREATE TEMP TABLE first_burn_history AS
+SELECT f.customer_id, count(*) FILTER (WHERE s.day < f.first_burn_day) AS orders_before_first_burn,
+       min(s.day) FILTER (WHERE s.day > f.first_burn_day) AS next_order_after_first_burn
+FROM coupon_customers f JOIN sequenced s USING (customer_id) WHERE f.first_burn_day IS NOT NULL GROUP BY f.customer_id;
+
 -- Profile features for the segmentation (as of the reference date of the refresh).
 CREATE TEMP TABLE customer_extras AS
 SELECT r.customer_id, first(cc.category ORDER BY cc.revenue DESC, cc.category) AS top_category,
        any_value(e.claimed) AS claimed, any_value(e.burned) AS burned
 FROM raw_customers r
 LEFT JOIN customer_categories cc USING (customer_id)
-LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claimed,
-                  count(*) FILTER (WHERE event = 'burned') AS burned
-           FROM raw_coupon_events GROUP BY customer_id) e USING (customer_id)
+LEFT JOIN coupon_customers e USING (customer_id)
 GROUP BY r.customer_id;
 
 CREATE TABLE customers AS
@@ -56,7 +89,10 @@ SELECT r.customer_id, r.external_id, r.name, r.country, r.city, r.gender, r.prof
        m.first_day, CAST(year(m.first_day) * 12 + month(m.first_day) - 1 AS SMALLINT) AS first_month,
        m.second_day, m.penultimate_day, m.last_day,
        r.income, r.recency_days, r.tenure_days, r.discount, r.coupon_orders, x.top_category,
-       coalesce(x.claimed, 0) AS coupons_claimed, coalesce(x.burned, 0) AS coupons_burned
+       coalesce(x.claimed, 0) AS coupons_claimed, coalesce(x.burned, 0) AS coupons_burned,
+       k.first_burn_day, k.first_burn_branch, CAST(CASE WHEN k.first_burn_day IS NOT NULL THEN coalesce(h.orders_before_first_burn, 0) END AS INTEGER)
+           AS orders_before_first_burn,
+       h.next_order_after_first_burn
 FROM raw_customers r
 JOIN cells ON cells.country IS NOT DISTINCT FROM r.country AND cells.gender = r.gender
           AND cells.age_bracket = r.age_bracket AND cells.family_status = r.family_status
@@ -64,11 +100,14 @@ JOIN cells ON cells.country IS NOT DISTINCT FROM r.country AND cells.gender = r.
 JOIN cities ON cities.city IS NOT DISTINCT FROM r.city AND cities.country IS NOT DISTINCT FROM r.country
 JOIN customer_extras x USING (customer_id)
 LEFT JOIN milestones m USING (customer_id)
+LEFT JOIN coupon_customers k USING (customer_id)
+LEFT JOIN first_burn_history h USING (customer_id)
 ORDER BY revenue DESC, r.customer_id;  -- the biggest customers first: a top-N query stops after one block
 
 CREATE TABLE orders AS
 SELECT s.day, CAST(year(s.day) * 12 + month(s.day) - 1 AS SMALLINT) AS month, s.customer_id, s.amount,
        c.cell, c.country_code, c.gender_code, c.age_code, c.city_id, c.age, s.prev_day, s.prev2_day, c.first_day, c.first_month,
+       CAST(s.seq AS INTEGER) AS seq, s.next_day,
        (s.prev_day IS NULL OR s.prev_day < date_trunc('month', s.day)) AS first_in_month
 FROM sequenced s JOIN customers c USING (customer_id)
 ORDER BY s.day, s.customer_id;
@@ -99,10 +138,10 @@ SELECT id AS coupon_id, code, campaign, discount_pct, discount_amount,
 FROM raw_coupons ORDER BY id;
 
 CREATE TABLE coupon_events AS
-SELECT CAST(CAST(e.occurred_at AS TIMESTAMP) AS DATE) AS day, CAST(e.occurred_at AS TIMESTAMP) AS occurred_at, e.id AS event_id,
-       e.event, e.coupon_id, e.customer_id, e.branch_id, c.cell, c.country_code, c.gender_code, c.age_code
-FROM raw_coupon_events e JOIN customers c USING (customer_id)
-ORDER BY day, e.customer_id;
+SELECT f.day, f.event, f.coupon_id, f.customer_id, f.branch_id, f.days_to_burn, f.unclaimed,
+       c.cell, c.country_code, c.gender_code, c.age_code
+FROM coupon_facts f JOIN customers c USING (customer_id)
+ORDER BY f.day, f.customer_id;
 
 CREATE TABLE coupon_orders AS
 SELECT CAST(CAST(t.ordered_at AS TIMESTAMP) AS DATE) AS day, t.customer_id, t.coupon_id, t.branch_id,

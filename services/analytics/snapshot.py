@@ -5,15 +5,18 @@ out for them, one file per data version (`analytics-v{N}.duckdb`), written to a 
 name and renamed into place, so every worker process can open it read-only while a newer
 one is being built. Tables (see `schema.sql` for the details):
 
-- `customers`: one row per customer with its attribute cell, city, age and order milestones;
+- `customers`: one row per customer with its attribute cell, city, age, order milestones and
+  first coupon burn (day, branch, orders before it, next later order day);
 - `cells`, `cities`: the distinct attribute combinations and cities, numbered;
-- `orders`: every order with its customer's cell and the days of the customer's previous
-  two orders, sorted by day, which turns distinct-customer counts into sums;
+- `orders`: every order with its customer's cell, its number in the customer's history, the
+  days of the customer's previous two orders and the next later order day, sorted by day,
+  which turns distinct-customer counts into sums;
 - `monthly`, `cohort_months`: roll-ups of `orders` by cell and calendar month;
 - `surveys`: NPS answers with the customer's cell;
 - `customer_categories`, `categories`: revenue per customer and category, and the categories;
-- `coupon_events`, `coupon_orders`: every coupon event, and every order paid with a coupon,
-  with the customer's cell; `branches`, `coupons`: the branches and the coupons with their campaign.
+- `coupon_events`, `coupon_orders`: every coupon event (a burn with its days since the claim and
+  whether it had no claim left), and every order paid with a coupon, with the customer's cell;
+  `branches`, `coupons`: the branches and the coupons with their campaign.
 """
 from __future__ import annotations
 

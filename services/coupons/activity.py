@@ -56,14 +56,15 @@ def usage_frequency(warehouse: Warehouse, view: CouponView) -> UsageFrequency:
     burners = (f"SELECT customer_id, count(*) AS burns FROM coupon_events WHERE event = 'burned' AND {view.where} "
                f"GROUP BY customer_id")
     counts = warehouse.frame(f"SELECT burns, count(*) AS customers FROM ({burners}) GROUP BY burns", view.params)
-    revenue = warehouse.row(
-        f"SELECT coalesce(sum(o.amount), 0.0), coalesce(sum(o.amount) FILTER (WHERE b.burns >= 1), 0.0), "
-        f"coalesce(sum(o.amount) FILTER (WHERE b.burns >= {HABITUAL_BURNS}), 0.0) "
-        f"FROM (SELECT customer_id, amount FROM orders WHERE {orders_in_period(view)}) o "
-        f"LEFT JOIN ({burners}) b USING (customer_id)",
-        view.params)
+    (total,) = warehouse.row(f"SELECT coalesce(sum(amount), 0.0) FROM orders WHERE {orders_in_period(view)}",
+                             view.params)
+    users, habitual = warehouse.row(  # the burners are the small side of the join
+        f"SELECT coalesce(sum(o.amount), 0.0), coalesce(sum(o.amount) FILTER (WHERE b.burns >= {HABITUAL_BURNS}), 0.0) "
+        f"FROM ({burners}) b JOIN (SELECT customer_id, amount FROM orders WHERE {orders_in_period(view)}) o "
+        f"USING (customer_id)", view.params)
     return UsageFrequency(_bucketed(counts), int(counts["customers"].sum()),
-                          int(counts.loc[counts["burns"] >= HABITUAL_BURNS, "customers"].sum()), *map(float, revenue))
+                          int(counts.loc[counts["burns"] >= HABITUAL_BURNS, "customers"].sum()), float(total),
+                          float(users), float(habitual))
 
 
 def _bucketed(counts: pd.DataFrame) -> pd.DataFrame:

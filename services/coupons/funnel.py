@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from services.analytics.warehouse import Warehouse
 from services.coupons.view import EVENTS, CouponView, rate
 
-DAY_SECONDS = 86_400
-
-
 @dataclass(frozen=True)
 class Funnel:
     issued: int
@@ -69,12 +66,9 @@ def funnel(warehouse: Warehouse, view: CouponView) -> Funnel:
 
 
 def median_days_to_burn(warehouse: Warehouse, view: CouponView) -> float | None:
-    (median,) = warehouse.row(
-        f"SELECT quantile_cont(epoch(b.occurred_at) - epoch(c.occurred_at), 0.5) / {DAY_SECONDS} FROM "
-        f"(SELECT customer_id, coupon_id, occurred_at FROM coupon_events WHERE event = 'burned' AND {view.where}) b "
-        f"ASOF JOIN (SELECT customer_id, coupon_id, occurred_at FROM coupon_events WHERE event = 'claimed' "
-        f"AND {view.customers}) c ON b.customer_id = c.customer_id AND b.coupon_id = c.coupon_id AND b.occurred_at >= c.occurred_at",
-        view.params)
+    """`days_to_burn` is set by the snapshot on every burn that follows a claim."""
+    (median,) = warehouse.row(f"SELECT quantile_cont(days_to_burn, 0.5) FROM coupon_events "
+                              f"WHERE event = 'burned' AND {view.where}", view.params)
     return None if median is None else float(median)
 
 
@@ -93,14 +87,9 @@ class DataQuality:
 def data_quality(warehouse: Warehouse, view: CouponView) -> DataQuality:
     """Over all days (a claim before the period may explain a burn in it), for the filtered customers.
 
-    Per customer and coupon, claims and burns in time order (a claim first at the same moment)
-    keep a balance; a burn that takes it below zero had no claim left to use.
+    The snapshot keeps, per customer and coupon, the balance of claims minus burns in time order
+    (a claim first at the same moment) and marks `unclaimed` each burn that takes it to a new low below zero.
     """
-    row = warehouse.row(
-        "SELECT coalesce(sum(unclaimed), 0), count(DISTINCT customer_id) FILTER (WHERE unclaimed > 0) FROM ("
-        "SELECT customer_id, greatest(0, -min(balance)) AS unclaimed FROM ("
-        "SELECT customer_id, coupon_id, sum(CASE event WHEN 'claimed' THEN 1 ELSE -1 END) OVER (PARTITION BY customer_id, "
-        "coupon_id ORDER BY occurred_at, event = 'burned', event_id ROWS UNBOUNDED PRECEDING) AS balance FROM coupon_events "
-        f"WHERE event IN ('claimed', 'burned') AND {view.customers}) GROUP BY customer_id, coupon_id"
-        ")", view.params)
+    row = warehouse.row(f"SELECT count(*), count(DISTINCT customer_id) FROM coupon_events "
+                        f"WHERE unclaimed AND {view.customers}", view.params)
     return DataQuality(int(row[0]), int(row[1]))

@@ -23,7 +23,7 @@ import pandas as pd
 
 from services.analytics.months import month_number
 from services.analytics.warehouse import Warehouse
-from services.coupons.view import CouponView, rate
+from services.coupons.view import CouponView, first_orders_in, rate
 from services.sql_functions import month_starts
 
 REPEAT_DAYS = 90
@@ -67,31 +67,26 @@ class RetentionComparison:
         return float((weights * usable["other_repeaters"] / usable["other_customers"]).sum() / weights.sum())
 
 
-def _burners(view: CouponView) -> str:
-    """Every filtered customer who ever burned a coupon: first burn day and its branch."""
-    return (f"SELECT customer_id, min(day) AS first_burn, arg_min(branch_id, occurred_at) AS branch_id FROM coupon_events "
-            f"WHERE event = 'burned' AND {view.customers} GROUP BY customer_id")
-
-
 def retention(warehouse: Warehouse, view: CouponView) -> RetentionComparison | None:
-    """None when the period ends too close to the end of the data to follow anyone for the whole window."""
+    """None when the period ends too close to the end of the data to follow anyone for the whole window.
+
+    The snapshot keeps each customer's first burn (day, branch, orders before it, next later order day)
+    and each order's number and next later order day, so both groups are one filtered scan.
+    """
     start = view.period.start
     end = min(view.period.end, view.data_end) - dt.timedelta(days=REPEAT_DAYS)
     if end < start:
         return None
     brackets = " ".join(f"WHEN prior <= {high} THEN '{label}'" for label, _, high in HISTORIES if high is not None)
     frame = warehouse.frame(
-        f"WITH burners AS ({_burners(view)}), "
-        f"anchored AS (SELECT TRUE AS coupon, customer_id, first_burn AS anchor FROM burners "
-        f"WHERE first_burn BETWEEN $anchor_start AND $anchor_end AND {view.focus} "
-        f"UNION ALL SELECT FALSE, customer_id, min(day) FROM orders WHERE {view.customers} "
-        f"AND day BETWEEN $anchor_start AND $anchor_end AND customer_id NOT IN (SELECT customer_id FROM burners) "
-        f"GROUP BY customer_id), "
-        f"followed AS (SELECT a.coupon, a.customer_id, count(o.day) FILTER (WHERE o.day < a.anchor) AS prior, "
-        f"coalesce(bool_or(o.day > a.anchor AND o.day <= a.anchor + {REPEAT_DAYS}), FALSE) AS repeated "
-        f"FROM anchored a LEFT JOIN orders o USING (customer_id) GROUP BY a.coupon, a.customer_id) "
         f"SELECT coupon, CASE {brackets} ELSE '{HISTORIES[-1][0]}' END AS prior_orders, count(*) AS customers, "
-        f"count(*) FILTER (WHERE repeated) AS repeaters FROM followed GROUP BY ALL",
+        f"count(*) FILTER (WHERE next_day <= anchor + {REPEAT_DAYS}) AS repeaters FROM ("
+        f"SELECT TRUE AS coupon, first_burn_day AS anchor, orders_before_first_burn AS prior, "
+        f"next_order_after_first_burn AS next_day FROM customers WHERE first_burn_day BETWEEN $anchor_start "
+        f"AND $anchor_end AND {view.customers} AND {view.focus('first_burn_branch')} "
+        f"UNION ALL SELECT FALSE, day, seq - 1, next_day FROM orders WHERE "
+        f"{first_orders_in(view, 'anchor_start', 'anchor_end')} AND customer_id NOT IN "
+        f"(SELECT customer_id FROM customers WHERE first_burn_day IS NOT NULL)) GROUP BY ALL",
         {**view.params, "anchor_start": start, "anchor_end": end})
     strata = pd.DataFrame({"prior_orders": [label for label, _, _ in HISTORIES]})
     for flag, prefix in ((True, "coupon"), (False, "other")):
@@ -108,8 +103,9 @@ def burn_cohorts(warehouse: Warehouse, view: CouponView) -> pd.DataFrame:
     """Coupon users by the month of their first ever burn (in the period, at the focus branches), and the
     share of each who ordered n = 0..12 months later, up to the last month of the data."""
     frame = warehouse.frame(
-        f"WITH cohorts AS (SELECT customer_id, CAST(year(first_burn) * 12 + month(first_burn) - 1 AS INTEGER) AS cohort "
-        f"FROM ({_burners(view)}) WHERE {view.focus} AND {view.days('first_burn')}) "
+        f"WITH cohorts AS (SELECT customer_id, CAST(year(first_burn_day) * 12 + month(first_burn_day) - 1 AS INTEGER) "
+        f"AS cohort FROM customers WHERE first_burn_day IS NOT NULL AND {view.customers} AND "
+        f"{view.focus('first_burn_branch')} AND {view.days('first_burn_day')}) "
         f"SELECT cohort, o.month - cohort AS months_since, count(*) AS customers FROM cohorts "
         f"JOIN orders o USING (customer_id) WHERE o.first_in_month AND o.month BETWEEN cohort AND cohort + "
         f"{COHORT_MONTHS} GROUP BY ALL "

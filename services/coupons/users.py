@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from services.analytics.warehouse import Warehouse
-from services.coupons.view import CouponView, orders_in_period
+from services.coupons.view import CouponView, first_orders_in
 from services.rules import AGE_BRACKET_LABELS, PROFILES, UNKNOWN
 
 COUPON_USERS, OTHERS = "Coupon users", "Other buyers"
@@ -18,15 +18,20 @@ COLUMNS = ["group", "value", "customers", "share"]
 
 
 def user_attributes(warehouse: Warehouse, view: CouponView) -> pd.DataFrame:
-    """group, gender, age_bracket, profile, rfm_segment, city, country, customers: one row per combination."""
+    """group, gender, age_bracket, profile, rfm_segment, city, country, customers: one row per combination.
+
+    Counted by attribute cell and city code, named after: far fewer groups to hash than names."""
     return warehouse.frame(
         f"WITH users AS (SELECT DISTINCT customer_id FROM coupon_events WHERE event = 'burned' AND {view.where}), "
-        f"buyers AS (SELECT DISTINCT customer_id FROM orders WHERE {orders_in_period(view)} "
-        f"UNION SELECT customer_id FROM users) "
-        f"SELECT CASE WHEN u.customer_id IS NULL THEN '{OTHERS}' ELSE '{COUPON_USERS}' END AS \"group\", "
-        f"c.gender, cells.age_bracket, cells.profile, c.rfm_segment, c.city, c.country, count(*) AS customers "
-        f"FROM buyers JOIN customers c USING (customer_id) JOIN cells USING (cell) "
-        f"LEFT JOIN users u USING (customer_id) GROUP BY ALL", view.params)
+        f"buyers AS (SELECT customer_id FROM orders WHERE {first_orders_in(view, 'start', 'end')} "
+        f"UNION SELECT customer_id FROM users), "
+        f"counted AS (SELECT u.customer_id IS NOT NULL AS coupon_user, c.cell, c.city_id, c.rfm_segment, "
+        f"count(*) AS customers FROM buyers JOIN customers c USING (customer_id) "
+        f"LEFT JOIN users u USING (customer_id) GROUP BY ALL) "
+        f"SELECT CASE WHEN coupon_user THEN '{COUPON_USERS}' ELSE '{OTHERS}' END AS \"group\", cells.gender, "
+        f"cells.age_bracket, cells.profile, counted.rfm_segment, cities.city, cities.country, "
+        f"CAST(sum(customers) AS BIGINT) AS customers FROM counted JOIN cells USING (cell) JOIN cities USING (city_id) GROUP BY ALL",
+        view.params)
 
 
 def split_by(attributes: pd.DataFrame, attribute: str, limit: int | None = None) -> pd.DataFrame:

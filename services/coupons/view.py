@@ -29,8 +29,12 @@ class CouponView:
     period: Period
     data_end: dt.date  # the last order day in the data
     customers: str  # the filtered customers, any branch, any day
-    focus: str  # the focus branches (on a `branch_id` column)
+    branches: str  # the focus branches, as a condition on "{column}"
     params: dict
+
+    def focus(self, column: str = "branch_id") -> str:
+        """The focus branches, as a condition on `column`."""
+        return self.branches.format(column=column)
 
     def days(self, column: str = "day") -> str:
         """The period's days on `column`; an open end is not bounded (events may outlast the last order)."""
@@ -40,7 +44,7 @@ class CouponView:
 
     @property
     def focused(self) -> str:
-        return f"{self.customers} AND {self.focus}"
+        return f"{self.customers} AND {self.focus()}"
 
     @property
     def where(self) -> str:
@@ -57,15 +61,21 @@ def coupon_view(warehouse: Warehouse, filters: Filters, options: FilterOptions,
     params: dict = {"start": period.start, "end": period.end}
     branches = "TRUE"
     if focus.branch_id is not None:
-        branches, params["branch_id"] = "branch_id = $branch_id", focus.branch_id
+        branches, params["branch_id"] = "{column} = $branch_id", focus.branch_id
     elif focus.city is not None:
-        branches, params["city"] = "branch_id IN (SELECT branch_id FROM branches WHERE city = $city)", focus.city
+        branches, params["city"] = "{column} IN (SELECT branch_id FROM branches WHERE city = $city)", focus.city
     return CouponView(period, options.last_date, warehouse.selection(filters).where(), branches, params)
 
 
 def orders_in_period(view: CouponView) -> str:
     """The condition on the snapshot's `orders` for the filtered customers' orders in the period."""
     return f"{view.customers} AND day BETWEEN $start AND $end"
+
+
+def first_orders_in(view: CouponView, start: str, end: str) -> str:
+    """The condition on `orders` for each filtered customer's first order in [start, end] (parameter names):
+    one row per customer who ordered then, no DISTINCT needed."""
+    return f"{view.customers} AND day BETWEEN ${start} AND ${end} AND (prev_day IS NULL OR prev_day < ${start})"
 
 
 def rate(part: float, whole: float) -> float | None:
