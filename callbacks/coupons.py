@@ -260,7 +260,7 @@ def _frequency_facts(usage) -> list:
 
 def _retention_facts(comparison) -> list:
     if comparison is None:
-        return [html.Div(f"The period must end at least {REPEAT_DAYS} days before the data does to follow "
+        return [html.Div(f"The period must start at least {REPEAT_DAYS} days before the data ends to follow "
                          "customers for the whole window.")]
     gap = (None if comparison.coupon_rate is None or comparison.comparable_rate is None
            else comparison.coupon_rate - comparison.comparable_rate)

@@ -53,7 +53,7 @@ WINDOW w AS (PARTITION BY customer_id, coupon_id ORDER BY CAST(occurred_at AS TI
              ROWS UNBOUNDED PRECEDING);
 
 CREATE TEMP TABLE coupon_facts AS
-SELECT customer_id, coupon_id, branch_id, event, occurred_at, CAST(occurred_at AS DATE) AS day,
+SELECT id, customer_id, coupon_id, branch_id, event, occurred_at, CAST(occurred_at AS DATE) AS day,
        CASE WHEN event = 'burned' THEN (epoch(occurred_at) - epoch(claimed_at)) / 86400.0 END AS days_to_burn,
        event = 'burned' AND balance < least(0, coalesce(min(balance) OVER (PARTITION BY customer_id, coupon_id
            ORDER BY occurred_at, event = 'burned', id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))
@@ -64,7 +64,7 @@ FROM coupon_balance;
 CREATE TEMP TABLE coupon_customers AS
 SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claimed, count(*) FILTER (WHERE event = 'burned') AS burned,
        min(day) FILTER (WHERE event = 'burned') AS first_burn_day,
-       arg_min(branch_id, occurred_at) FILTER (WHERE event = 'burned') AS first_burn_branch
+       arg_min_null(branch_id, (occurred_at, id)) FILTER (WHERE event = 'burned') AS first_burn_branch  -- NULL too
 FROM coupon_facts GROUP BY customer_id;
 
 CREATE TEMP TABLE first_burn_history AS

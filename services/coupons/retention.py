@@ -74,7 +74,7 @@ def retention(warehouse: Warehouse, view: CouponView) -> RetentionComparison | N
     and each order's number and next later order day, so both groups are one filtered scan.
     """
     start = view.period.start
-    end = min(view.period.end, view.data_end) - dt.timedelta(days=REPEAT_DAYS)
+    end = min(view.period.end, view.data_end - dt.timedelta(days=REPEAT_DAYS))
     if end < start:
         return None
     brackets = " ".join(f"WHEN prior <= {high} THEN '{label}'" for label, _, high in HISTORIES if high is not None)

@@ -47,13 +47,12 @@ def split_by(attributes: pd.DataFrame, attribute: str, limit: int | None = None)
     values = attributes[attribute].fillna(UNKNOWN)
     table = (attributes.groupby([attributes["group"], values])["customers"].sum()
              .unstack("group", fill_value=0).reindex(columns=[COUPON_USERS, OTHERS], fill_value=0))
+    table = table.sort_values(COUPON_USERS, ascending=False, kind="stable")
+    if limit is not None:
+        table = table.head(limit)
     order = ORDERS.get(attribute)
     if order is not None:
         table = table.reindex([v for v in order if v in table.index] + [v for v in table.index if v not in order])
-    else:
-        table = table.sort_values(COUPON_USERS, ascending=False, kind="stable")
-    if limit is not None:
-        table = table.head(limit)
     totals = attributes.groupby("group")["customers"].sum()
     frame = table.rename_axis("value").reset_index().melt(id_vars="value", var_name="group", value_name="customers")
     frame["share"] = frame["customers"] / frame["group"].map(totals).where(lambda t: t > 0)
