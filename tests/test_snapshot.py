@@ -38,7 +38,17 @@ def test_one_file_per_data_version_built_once(sample, tmp_path):
     ensure_snapshot(sample, tmp_path)
     assert not first.exists() and second.exists()
     assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith(".")) == [
-        "analytics-v2.duckdb", "analytics-v3.duckdb"]
+        snapshot_path(tmp_path, 2).name, snapshot_path(tmp_path, 3).name]
+
+
+def test_a_snapshot_of_another_layout_is_not_read_and_goes_away(sample, tmp_path):
+    """A release that changes the schema must not read the files the previous release laid out."""
+    stale = tmp_path / "analytics-v1.duckdb"  # the same data version, laid out by older code
+    duckdb.connect(str(stale)).close()
+    current = ensure_snapshot(sample, tmp_path)
+    assert current != stale and current == snapshot_path(tmp_path, 1)
+    assert open_snapshot(current).execute("SELECT count(*) FROM orders").fetchone()[0] == len(ORDERS)
+    assert not stale.exists()
 
 
 def test_the_snapshot_holds_every_order_and_refuses_writes(sample, tmp_path):
@@ -82,4 +92,4 @@ def test_the_app_follows_a_refresh(database_url, sample, tmp_path):
     after = revenue()
     total = sum(order[2] for order in ORDERS) + 1000.0
     assert after != before and money(total) in after and money(total - 1000.0) in before
-    assert (tmp_path / "analytics" / "analytics-v2.duckdb").exists()
+    assert snapshot_path(tmp_path / "analytics", 2).exists()

@@ -1,7 +1,7 @@
 """The analytics snapshot: a read-only DuckDB file built from the SQL database after each refresh.
 
 SQLite or PostgreSQL stay the system of record. The dashboards read a columnar copy laid
-out for them, one file per data version (`analytics-v{N}.duckdb`), written to a temporary
+out for them, one file per data version and layout (`analytics-v{N}-{layout}.duckdb`), written to a temporary
 name and renamed into place, so every worker process can open it read-only while a newer
 one is being built. Tables (see `schema.sql` for the details):
 
@@ -21,7 +21,9 @@ one is being built. Tables (see `schema.sql` for the details):
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,8 +73,14 @@ SOURCES = {
 }
 
 
+# The snapshot's layout: a release that changes the copied columns or the schema builds new files
+# instead of reading ones laid out for the code before it.
+LAYOUT = hashlib.sha256((SCHEMA + repr(SOURCES)).encode()).hexdigest()[:10]
+_NAME = re.compile(r"analytics-v(\d+)(?:-([0-9a-f]+))?\.duckdb")
+
+
 def snapshot_path(directory: Path, version: int) -> Path:
-    return Path(directory) / f"analytics-v{version}.duckdb"
+    return Path(directory) / f"analytics-v{version}-{LAYOUT}.duckdb"
 
 
 def ensure_snapshot(engine: Engine, directory: Path) -> Path:
@@ -149,8 +157,9 @@ def _lock(directory: Path) -> Iterator[None]:
 
 
 def _remove_old_snapshots(directory: Path, version: int) -> None:
-    """Delete snapshots older than the last `KEEP_VERSIONS` (open handles keep their file until closed)."""
+    """Delete snapshots older than the last `KEEP_VERSIONS`, and those of another layout (open handles keep
+    their file until closed)."""
     for old in directory.glob("analytics-v*.duckdb"):
-        number = old.stem.removeprefix("analytics-v")
-        if number.isdigit() and int(number) <= version - KEEP_VERSIONS:
+        name = _NAME.fullmatch(old.name)
+        if name and (int(name.group(1)) <= version - KEEP_VERSIONS or name.group(2) != LAYOUT):
             old.unlink(missing_ok=True)
