@@ -21,9 +21,10 @@ CODE_FOLDERS = ("services", "callbacks", "layouts", "dashapp")
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A short hash of the application's Python sources (the same in every worker of one release)."""
+    """A short hash of the application's Python and SQL sources (the same in every worker of one release)."""
     digest = hashlib.sha256()
-    for path in sorted(p for folder in CODE_FOLDERS for p in (ROOT / folder).rglob("*.py")):
+    for path in sorted(p for folder in CODE_FOLDERS for pattern in ("*.py", "*.sql")
+                       for p in (ROOT / folder).rglob(pattern)):
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
