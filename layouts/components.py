@@ -64,6 +64,15 @@ def data_grid(grid_id: str, columns: list[dict], empty: str, row_id: str | None 
     )
 
 
+def segmented(control_id: str, options: list[tuple[str, str]], value: str) -> dbc.RadioItems:
+    """A small row of joined toggle buttons, one per (value, label), for switching a view."""
+    return dbc.RadioItems(
+        id=control_id, options=[{"label": label, "value": option} for option, label in options], value=value,
+        inline=True, className="btn-group segmented", inputClassName="btn-check",
+        labelClassName="btn btn-sm btn-outline-secondary", labelCheckedClassName="active",
+    )
+
+
 def export_button(button_id: str, download_id: str, label: str = "Export CSV") -> html.Span:
     """A small "Export CSV" button with the download it fills."""
     return html.Span([

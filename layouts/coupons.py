@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, export_button, graph, section
+from layouts.components import data_grid, export_button, graph, section, segmented
 from services import formatting as fmt
 from services.coupons.activity import GRAINS, HABITUAL_BURNS
 from services.coupons.branches import LOW_BURN_RATIO, MIN_CLAIMS
@@ -124,12 +124,7 @@ def _toolbar() -> html.Div:
 
 
 def _grain_switch() -> dbc.RadioItems:
-    return dbc.RadioItems(
-        id=GRAIN, options=[{"label": grain.title(), "value": grain} for grain in GRAINS], value=DEFAULT_GRAIN,
-        inline=True,
-        className="btn-group btn-group-sm", inputClassName="btn-check",
-        labelClassName="btn btn-outline-secondary", labelCheckedClassName="active",
-    )
+    return segmented(GRAIN, [(grain, grain.title()) for grain in GRAINS], DEFAULT_GRAIN)
 
 
 def _low_burn_rule() -> str:
@@ -140,7 +135,8 @@ def _low_burn_rule() -> str:
 def _retention_rule() -> str:
     return (f"Share of customers who ordered again within {REPEAT_DAYS} days: coupon users after their first "
             f"coupon burn, other buyers (who never burned one) after their first order in the same window. "
-            f"Comparable buyers weight the other buyers by the coupon users' number of earlier orders. "
+            f"Comparable buyers have the same buying history (orders on earlier days) as the coupon users: other "
+            f"buyers from the first day they had each history, weighted by the coupon users' mix. "
             + OBSERVATIONAL)
 
 
@@ -179,11 +175,7 @@ def _users() -> dbc.Card:
 
 
 def _coupon_table() -> dbc.Card:
-    kind = dbc.RadioItems(
-        id=TABLE_KIND, options=[{"label": label, "value": value} for value, label in TABLE_KINDS],
-        value=TABLE_KINDS[0][0], inline=True, className="btn-group btn-group-sm", inputClassName="btn-check",
-        labelClassName="btn btn-outline-secondary", labelCheckedClassName="active",
-    )
+    kind = segmented(TABLE_KIND, list(TABLE_KINDS), TABLE_KINDS[0][0])
     columns = [
         {"field": "code", "headerName": "Coupon", "minWidth": 150, "pinned": "left"},
         {"field": "campaign", "minWidth": 170},
@@ -198,8 +190,7 @@ def _coupon_table() -> dbc.Card:
         {"field": "margin", "headerName": "Margin after discount", **MONEY},
         {"field": "margin_rate", "headerName": "Margin %", **RATE},
     ]
-    grid = data_grid(COUPON_GRID, columns, "No coupons used for these filters.", column_size=None,
-                     pagination=True, paginationPageSize=PAGE_SIZE, paginationPageSizeSelector=False)
+    grid = data_grid(COUPON_GRID, columns, "No coupons used for these filters.", pagination=True, paginationPageSize=PAGE_SIZE, paginationPageSizeSelector=False)
     return section("Coupons and campaigns", grid,
                    icon="bi-ticket-perforated", actions=html.Div([kind, export_button(COUPON_EXPORT, COUPON_DOWNLOAD)],
                                                                 className="d-flex gap-2"),
@@ -213,9 +204,9 @@ def kpi_cards(result: Funnel | None) -> list[dbc.Card]:
     cards = [
         ("coupons-kpi-issued", "Issued", "bi-send", fmt.compact(f and f.issued), "coupons issued"),
         ("coupons-kpi-claimed", "Claimed", "bi-hand-index", fmt.compact(f and f.claimed),
-         f"claim rate {fmt.percent(f and f.claim_rate)}"),
+         f"{fmt.percent(f and f.claim_rate)} of issued"),
         ("coupons-kpi-burned", "Burned", "bi-check2-circle", fmt.compact(f and f.burned),
-         f"burn rate {fmt.percent(f and f.burn_rate)}"),
+         f"{fmt.percent(f and f.burn_rate)} of claimed"),
         ("coupons-kpi-expired", "Expired", "bi-hourglass-bottom", fmt.compact(f and f.expired),
          f"{fmt.percent(f and f.expiry_rate)} of claims"),
         ("coupons-kpi-days", "Claim to burn", "bi-stopwatch", fmt.MISSING if days is None else f"{days:.1f} days",
@@ -223,13 +214,13 @@ def kpi_cards(result: Funnel | None) -> list[dbc.Card]:
         ("coupons-kpi-revenue", "Coupon sales", "bi-cash-stack", fmt.money(f and f.revenue),
          f"{fmt.compact(f and f.coupon_orders)} orders"),
         ("coupons-kpi-discount", "Discount cost", "bi-tag", fmt.money(f and f.discount), "given away"),
-        ("coupons-kpi-return", "Per discount $", "bi-graph-up-arrow",
+        ("coupons-kpi-return", "Per $ off", "bi-graph-up-arrow",
          fmt.MISSING if not f or f.revenue_per_discount_dollar is None else f"${f.revenue_per_discount_dollar:.2f}",
-         "revenue per $ off"),
+         "sales per $ off"),
         ("coupons-kpi-margin", "Margin", "bi-piggy-bank", fmt.money(f and f.margin), "after discount"),
     ]
     return [dbc.Card(dbc.CardBody([
         html.Div([html.I(className=f"bi {icon} me-1"), title], className="kpi-title small text-body-secondary"),
         html.Div(value, className="kpi-value", id=card_id),
-        html.Div(note, className="kpi-change small text-body-secondary"),
+        html.Div(note, className="kpi-note small text-body-secondary"),
     ], className="kpi"), className="shadow-sm") for card_id, title, icon, value, note in cards]

@@ -124,7 +124,8 @@ def retention(result: RetentionComparison | None, days: int) -> go.Figure:
         hovertemplate="%{x}<br>%{y:.1%} bought again within " + str(days) + " days<br>"
                       "of %{customdata:,} customers<extra></extra>",
     ))
-    figure.update_layout(yaxis={"tickformat": ".0%", "title": f"Repeat within {days} days"}, showlegend=False)
+    figure.update_layout(yaxis={"tickformat": ".0%", "title": f"Repeat within {days} days"}, showlegend=False,
+                         margin={"l": 64})
     return figure
 
 

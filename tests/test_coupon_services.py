@@ -724,41 +724,54 @@ def _anchor_window(data: Data, filters: Filters) -> tuple[dt.date, dt.date] | No
 
 def _expected_retention(data: Data, filters: Filters, focus: Focus,
                         window: tuple[dt.date, dt.date]) -> dict:
-    """The comparison over the anchor window `window` (first and last day)."""
+    """The comparison over the anchor window `window` (first and last day).
+
+    Coupon users are anchored at their first burn day; other buyers at their first order day in
+    the window (all other buyers) and, for each history bracket, at the first order day in the
+    window on which they had that many orders on earlier days (comparable buyers).
+    """
     start, end = (pd.Timestamp(day) for day in window)
     selected = _selected(data, filters)
     burners = _first_burns(data, filters)
     first = burners[burners["day"].between(start, end) & _focus_mask(data, burners["branch_id"], focus)]
     t = data.transactions.assign(day=data.transactions["ordered_at"].dt.normalize())
-    in_window = t[t["customer_id"].isin(selected) & ~t["customer_id"].isin(burners.index)
-                  & t["day"].between(start, end)]
-    anchors = [(True, first["day"]), (False, in_window.groupby("customer_id")["day"].min())]
-    days_of = t.groupby("customer_id")["day"].apply(list)
-    rows = []
-    for coupon, anchor_days in anchors:
-        for customer, anchor in anchor_days.items():
-            days = pd.Series(days_of.get(customer, []), dtype="datetime64[ns]")
-            prior = int((days < anchor).sum())
-            repeated = bool(((days > anchor) & (days <= anchor + pd.Timedelta(days=retention.REPEAT_DAYS))).any())
-            rows.append((coupon, _bracket(prior), repeated))
-    followed = pd.DataFrame(rows, columns=["coupon", "prior_orders", "repeated"])
+    days_of = t.groupby("customer_id")["day"].apply(lambda days: pd.Series(sorted(days), dtype="datetime64[ns]"))
+    repeat = pd.Timedelta(days=retention.REPEAT_DAYS)
+
+    def followed(days: pd.Series, anchor: pd.Timestamp) -> tuple[str, bool]:
+        return _bracket(int((days < anchor).sum())), bool(((days > anchor) & (days <= anchor + repeat)).any())
+
+    coupon_rows = [followed(days_of.get(customer, pd.Series(dtype="datetime64[ns]")), anchor)
+                   for customer, anchor in first["day"].items()]
+    others = t[t["customer_id"].isin(selected) & ~t["customer_id"].isin(burners.index)
+               & t["day"].between(start, end)]
+    raw_rows, comparable_rows = [], []
+    for customer, window_days in others.groupby("customer_id")["day"]:
+        days = days_of[customer]
+        anchors = sorted(set(window_days))
+        raw_rows.append(followed(days, anchors[0]))
+        seen = set()
+        for anchor in anchors:
+            bracket, repeated = followed(days, anchor)
+            if bracket not in seen:
+                seen.add(bracket)
+                comparable_rows.append((bracket, repeated))
     strata = pd.DataFrame({"prior_orders": [label for label, _, _ in HISTORIES]})
-    for flag, prefix in ((True, "coupon"), (False, "other")):
-        part = followed[followed["coupon"] == flag]
-        strata[f"{prefix}_customers"] = [int((part["prior_orders"] == s).sum()) for s in strata["prior_orders"]]
-        strata[f"{prefix}_repeaters"] = [int(((part["prior_orders"] == s) & part["repeated"]).sum())
-                                         for s in strata["prior_orders"]]
+    for prefix, rows in (("coupon", coupon_rows), ("comparable", comparable_rows)):
+        strata[f"{prefix}_customers"] = [sum(1 for b, _ in rows if b == s) for s in strata["prior_orders"]]
+        strata[f"{prefix}_repeaters"] = [sum(1 for b, r in rows if b == s and r) for s in strata["prior_orders"]]
     weights = numerator = 0.0
     for row in strata.itertuples():
-        if row.coupon_customers and row.other_customers:
+        if row.coupon_customers and row.comparable_customers:
             weights += row.coupon_customers
-            numerator += row.coupon_customers * row.other_repeaters / row.other_customers
+            numerator += row.coupon_customers * row.comparable_repeaters / row.comparable_customers
+    other_repeaters = sum(1 for _, repeated in raw_rows if repeated)
     return {
         "anchor_start": window[0], "anchor_end": window[1], "strata": strata,
         "coupon_customers": int(strata["coupon_customers"].sum()),
-        "other_customers": int(strata["other_customers"].sum()),
+        "other_customers": len(raw_rows),
         "coupon_rate": _rate(strata["coupon_repeaters"].sum(), strata["coupon_customers"].sum()),
-        "other_rate": _rate(strata["other_repeaters"].sum(), strata["other_customers"].sum()),
+        "other_rate": _rate(other_repeaters, len(raw_rows)),
         "comparable_rate": numerator / weights if weights else None,
     }
 
@@ -793,13 +806,9 @@ def test_retention(data, connection, warehouse, case):
 
 
 def test_retention_anchor_window(data, connection, warehouse, case):
-    """The anchor window is the period, ending REPEAT_DAYS days before the data does (module docstring);
-    None only when nothing of the period is left.
-
-    `retention` ends it at `min(period.end, data_end) - REPEAT_DAYS`, which also cuts REPEAT_DAYS off a
-    closed period the data follows well past its end (and answers None for any closed period shorter
-    than REPEAT_DAYS).
-    """
+    """The anchor window is the period, ending at the latest REPEAT_DAYS days before the data does (module
+    docstring): a closed period the data follows well past its end keeps all its days. None only when
+    nothing of the period is left."""
     actual = retention.retention(warehouse, _view(connection, warehouse, data, case))
     window = _anchor_window(data, case.filters)
     assert (None if actual is None else (actual.anchor_start, actual.anchor_end)) == window

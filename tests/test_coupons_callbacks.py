@@ -235,8 +235,8 @@ def test_summary_numbers_equal_the_coupon_events_and_orders(client, auth, app_da
     assert kpis["discount"] == fmt.money(orders["discount"].sum())
     assert kpis["margin"] == fmt.money((orders["amount"] - orders["cost"]).sum())
     notes = _text(outputs["coupons-kpis"]["children"])
-    assert f"claim rate {fmt.percent(counts['claimed'] / counts['issued'])}" in notes
-    assert f"burn rate {fmt.percent(counts['burned'] / counts['claimed'])}" in notes
+    assert f"{fmt.percent(counts['claimed'] / counts['issued'])} of issued" in notes
+    assert f"{fmt.percent(counts['burned'] / counts['claimed'])} of claimed" in notes
     assert outputs["coupons-empty-state"]["is_open"] is False
     assert outputs["coupons-focus-badge"]["children"] is None
     assert outputs["coupons-focus-clear"]["style"] == {"display": "none"}

@@ -16,8 +16,8 @@ CREATE TABLE cities AS
 SELECT CAST(row_number() OVER (ORDER BY country, city) AS INTEGER) AS city_id, city, country
 FROM (SELECT DISTINCT city, country FROM raw_customers);
 
--- Each order with its number in the customer's history, the days of the customer's previous two orders and
--- the next later order day: a customer has an order
+-- Each order with the days of the customer's previous two orders, the next later order day and the number
+-- of orders on earlier days: a customer has an order
 -- in [a, b] exactly when one of its orders in [a, b] has no previous order on or after a.
 CREATE TEMP TABLE sequenced AS
 SELECT o.customer_id, CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE) AS day, o.amount,
@@ -26,7 +26,9 @@ SELECT o.customer_id, CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE) AS day, o.am
        CAST(lag(CAST(o.ordered_at AS TIMESTAMP), 2) OVER w AS DATE) AS prev2_day,
        min(CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE)) OVER (PARTITION BY o.customer_id
            ORDER BY CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE)
-           RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND UNBOUNDED FOLLOWING) AS next_day  -- the next later day
+           RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND UNBOUNDED FOLLOWING) AS next_day,  -- the next later day
+       CAST(rank() OVER (PARTITION BY o.customer_id ORDER BY CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE)) - 1
+            AS INTEGER) AS earlier  -- orders on earlier days
 FROM raw_orders o
 WINDOW w AS (PARTITION BY o.customer_id ORDER BY CAST(o.ordered_at AS TIMESTAMP), o.id);
 
@@ -107,7 +109,9 @@ ORDER BY revenue DESC, r.customer_id;  -- the biggest customers first: a top-N q
 CREATE TABLE orders AS
 SELECT s.day, CAST(year(s.day) * 12 + month(s.day) - 1 AS SMALLINT) AS month, s.customer_id, s.amount,
        c.cell, c.country_code, c.gender_code, c.age_code, c.city_id, c.age, s.prev_day, s.prev2_day, c.first_day, c.first_month,
-       CAST(s.seq AS INTEGER) AS seq, s.next_day,
+       s.next_day, s.earlier,
+       max(s.earlier) OVER (PARTITION BY s.customer_id ORDER BY s.day
+           RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 DAY PRECEDING) AS earlier_before,  -- on the day before
        (s.prev_day IS NULL OR s.prev_day < date_trunc('month', s.day)) AS first_in_month
 FROM sequenced s JOIN customers c USING (customer_id)
 ORDER BY s.day, s.customer_id;
