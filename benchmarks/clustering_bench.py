@@ -14,10 +14,7 @@ the app's own (128MB).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,8 +24,9 @@ from sklearn.metrics import adjusted_rand_score
 from sqlalchemy.engine import make_url
 
 from benchmarks.harness import _machine
+from dashapp.cache import code_fingerprint
 from benchmarks.report import _ms
-from benchmarks.stats import summary, timed
+from benchmarks.stats import peak_rss_mb, summary, timed, write_json
 from services.analytics.snapshot import ensure_snapshot, open_snapshot
 from services.analytics.warehouse import Warehouse
 from services.db import make_engine
@@ -39,7 +37,6 @@ from services.segmentation.clustering import ClusteringSpec, fit_clustering, k_s
 from services.segmentation.defaults import DEFAULT_FEATURES, DEFAULT_SCALING
 from services.segmentation.features import feature_frame, profile_attributes
 
-SEGMENTATION_DIR = Path(__file__).resolve().parent.parent / "services" / "segmentation"
 K = 5
 SEED = 42
 STEPS = (  # key in the results, label in the table
@@ -55,7 +52,7 @@ STEPS = (  # key in the results, label in the table
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print its table, write the JSON if asked; return the results."""
     args = _arguments(argv)
-    baseline_rss_mb, load_before = _peak_rss_mb(), os.getloadavg()[0]
+    baseline_rss_mb, load_before = peak_rss_mb(), os.getloadavg()[0]
     spec = ClusteringSpec(DEFAULT_FEATURES, scaling=DEFAULT_SCALING, k=K, random_state=SEED)
     engine = make_engine(args.database_url)
     database = open_snapshot(ensure_snapshot(engine, Path(args.instance_dir) / "analytics"), args.memory_limit,
@@ -80,18 +77,16 @@ def main(argv: list[str] | None = None) -> dict:
         "database": make_url(args.database_url).get_backend_name(),
         "customers": customers, "repeats": args.repeats,
         "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads},
-        "segmentation_code_sha256": code_version(),
+        "code_fingerprint": code_fingerprint(),
         "spec": {"features": list(spec.features), "scaling": spec.scaling, "algorithm": spec.algorithm,
                  "k": spec.k, "random_state": spec.random_state},
         **quality(runs, planted),
         "steps": {key: {**summary([run["seconds"][key] for run in runs]),
                         "seconds": [run["seconds"][key] for run in runs]} for key, _ in STEPS},
-        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": _peak_rss_mb(),
+        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": peak_rss_mb(),
     }
     print(table(results))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    write_json(results, args.json)
     return results
 
 
@@ -108,17 +103,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def code_version() -> str:
-    """A short hash of services/segmentation, telling runs on different versions of the lab apart."""
-    digest = hashlib.sha256()
-    for path in sorted(SEGMENTATION_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _peak_rss_mb() -> float:
-    """The process's peak resident memory so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_once(warehouse: Warehouse, spec: ClusteringSpec, options) -> dict:

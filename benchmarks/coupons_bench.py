@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 import multiprocessing
 import os
-import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,8 +37,9 @@ import duckdb
 from sqlalchemy.engine import make_url
 
 from benchmarks.harness import _machine
+from dashapp.cache import code_fingerprint
 from benchmarks.report import _ms
-from benchmarks.stats import summary
+from benchmarks.stats import peak_rss_mb, summary, write_json
 from services.analytics.snapshot import build_snapshot, ensure_snapshot, open_snapshot, snapshot_path
 from services.analytics.warehouse import Warehouse
 from services.coupons.tab import QUERIES
@@ -50,7 +48,6 @@ from services.db import make_engine
 from services.filters import FilterOptions, Filters, filter_options
 from services.refresh import current_version
 
-CODE_DIR = Path(__file__).resolve().parent.parent / "services"
 GRAIN = "week"  # the timeline's grain when the tab opens
 SETTINGS: dict[str, tuple] = {"timeline": (GRAIN,)}  # the extra arguments of a query, by name
 VIEW, TOTAL = "view", "total"  # the view's own step, and the whole tab
@@ -67,7 +64,7 @@ class Case:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print its table, write the JSON if asked; return the results."""
     args = _arguments(argv)
-    baseline_rss_mb, load_before = _peak_rss_mb(), os.getloadavg()[0]
+    baseline_rss_mb, load_before = peak_rss_mb(), os.getloadavg()[0]
     engine = make_engine(args.database_url)
     analytics = Path(args.instance_dir) / "analytics"
     analytics.mkdir(parents=True, exist_ok=True)
@@ -105,20 +102,18 @@ def main(argv: list[str] | None = None) -> dict:
         "coupon_orders": facts["coupon_orders"],
         "repeats": args.repeat, "duckdb": {"memory_limit": args.memory_limit, "threads": args.threads,
                                            "version": duckdb.__version__},
-        "code_sha256": code_version(),
+        "code_fingerprint": code_fingerprint(),
         "snapshot": {**source, "mb": snapshot_mb},
         "data_period": {"first": options.first_date, "last": options.last_date},
         "queries": [VIEW, *QUERIES], "timeline_grain": GRAIN,
         "cases": results_by_case,
         "failures": [{"case": key, "query": name, "error": error} for key, case in results_by_case.items()
                      for name, error in case["errors"].items()],
-        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": _peak_rss_mb(),
+        "baseline_rss_mb": baseline_rss_mb, "peak_rss_mb": peak_rss_mb(),
         "snapshot_build": build,
     }
     print(table(results))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    write_json(results, args.json)
     return results
 
 
@@ -141,10 +136,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", help="write the results here")
     return parser.parse_args(argv)
 
-
-def _peak_rss_mb() -> float:
-    """The process's peak resident memory so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def data_facts(warehouse: Warehouse) -> dict:
@@ -251,7 +242,7 @@ def _build_child(database_url: str, path: str, answers) -> None:
     try:
         started = time.perf_counter()
         build_snapshot(engine, Path(path))
-        answers.put({"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()})
+        answers.put({"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()})
     except Exception as error:  # noqa: BLE001 — reported by the parent
         answers.put({"error": f"{type(error).__name__}: {error}"})
     finally:
@@ -290,14 +281,6 @@ def choose_snapshot(instance: Path, fresh: Path | None, wanted: str) -> tuple[Pa
     info["used"] = "fresh build" if use_fresh else "instance"
     return (fresh if use_fresh else instance), info
 
-
-def code_version() -> str:
-    """A short hash of the code measured (the coupon services, the snapshot and its schema)."""
-    digest = hashlib.sha256()
-    for path in sorted([*CODE_DIR.joinpath("coupons").glob("*.py"), *CODE_DIR.joinpath("analytics").glob("*.py"),
-                        CODE_DIR / "analytics" / "schema.sql"]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def table(results: dict) -> str:

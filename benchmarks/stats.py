@@ -1,9 +1,12 @@
 """Small timing helpers shared by the benchmark steps."""
 from __future__ import annotations
 
+import json
+import resource
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 Result = TypeVar("Result")
@@ -28,3 +31,15 @@ def summary(seconds: list[float]) -> dict:
 
 def ratio(slower: dict, faster: dict, key: str = "median_ms") -> float | None:
     return slower[key] / faster[key] if faster.get(key) else None
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_json(results: dict, path: str | None) -> None:
+    """Write the results as JSON to `path` (nothing without one)."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
