@@ -25,6 +25,7 @@ from services.selection import period_of
 
 FOCUS = Input(ids.FOCUS, "data")
 PRESET_CITIES = 3  # the shortcut into the lab adds the cities with the most burns
+TABLE_KINDS = tuple(kind for kind, _ in ids.TABLE_KINDS)
 
 
 def choice(value, allowed: tuple[str, ...], default: str | None = None) -> str:
@@ -127,12 +128,11 @@ def register(app, context) -> None:
                 themed(charts.burn_cohorts(cohorts) if cohorts is not None else empty_figure(), theme))
 
     @app.callback(Output(ids.COUPON_GRID, "rowData"), Output(ids.COUPON_GRID, "columnDefs"),
-                  FILTERS, FOCUS, Input(ids.TABLE_KIND, "value"), State(ids.COUPON_GRID, "columnDefs"))
-    def update_coupon_table(search, focus, kind, columns):
+                  FILTERS, FOCUS, Input(ids.TABLE_KIND, "value"))
+    def update_coupon_table(search, focus, kind):
+        kind = choice(kind, TABLE_KINDS)
         table = _coupon_rows(fetch("coupons", *inputs(search, focus)), kind)
-        per_campaign = choice(kind, ("coupon", "campaign")) == "campaign"
-        hidden = {"code", "offer", "valid_from", "valid_to"} if per_campaign else {"coupons"}
-        return _records(table), [{**column, "hide": column["field"] in hidden} for column in columns]
+        return _records(table), ids.coupon_columns(per_campaign=kind == ids.PER_CAMPAIGN)
 
     @app.callback(Output(ids.FOCUS, "data"), Input(ids.CITIES_GRAPH, "clickData"),
                   Input(ids.BRANCHES_GRAPH, "clickData"), Input(ids.BRANCH_GRID, "cellClicked"),
@@ -167,7 +167,7 @@ def register(app, context) -> None:
                   prevent_initial_call=True)
     def export_coupons(_clicks, search, focus, kind):
         filters, focus = inputs(search, focus)
-        kind = choice(kind, ("coupon", "campaign"))
+        kind = choice(kind, TABLE_KINDS)
         return export(f"coupons per {kind}", _coupon_rows(fetch("coupons", filters, focus), kind),
                       f"coupons-per-{kind}.csv", filters)
 
@@ -206,7 +206,7 @@ def _records(frame) -> list[dict]:
 def _coupon_rows(coupons, kind):
     if coupons is None:
         coupons = _or_empty(None, catalog.COUPON_COLUMNS)
-    table = catalog.campaign_table(coupons) if kind == "campaign" else coupons
+    table = catalog.campaign_table(coupons) if kind == ids.PER_CAMPAIGN else coupons
     return table.assign(**{column: table[column].astype(str) for column in ("valid_from", "valid_to")
                            if column in table.columns})
 

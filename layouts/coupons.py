@@ -45,7 +45,8 @@ SEGMENT_SHORTCUT = "coupons-segment-shortcut"
 PAGE_SIZE = 12
 DEFAULT_GRAIN = "week"
 SEGMENT_KINDS = (("profile", "Profile"), ("rfm_segment", "RFM segment"))
-TABLE_KINDS = (("coupon", "Per coupon"), ("campaign", "Per campaign"))
+PER_COUPON, PER_CAMPAIGN = "coupon", "campaign"
+TABLE_KINDS = ((PER_COUPON, "Per coupon"), (PER_CAMPAIGN, "Per campaign"))
 OBSERVATIONAL = ("Observational, not causal: customers who choose to use coupons differ from those who do not in "
                  "ways the data does not show, so this gap is not the effect of giving someone a coupon. "
                  "A randomised campaign (Campaigns tab) measures that.")
@@ -174,12 +175,13 @@ def _users() -> dbc.Card:
              "Shares are within each group.")
 
 
-def _coupon_table() -> dbc.Card:
-    kind = segmented(TABLE_KIND, list(TABLE_KINDS), TABLE_KINDS[0][0])
+def coupon_columns(per_campaign: bool) -> list[dict]:
+    """The coupon table's columns; summed per campaign, the coupon's own columns give way to a count."""
+    hidden = {"code", "offer", "valid_from", "valid_to"} if per_campaign else {"coupons"}
     columns = [
         {"field": "code", "headerName": "Coupon", "minWidth": 150, "pinned": "left"},
         {"field": "campaign", "minWidth": 170},
-        {"field": "coupons", "headerName": "Coupons", **COUNT, "hide": True},
+        {"field": "coupons", "headerName": "Coupons", **COUNT},
         {"field": "offer", "minWidth": 90},
         {"field": "valid_from", "headerName": "Valid from", "minWidth": 110},
         {"field": "valid_to", "headerName": "Valid to", "minWidth": 110},
@@ -190,10 +192,15 @@ def _coupon_table() -> dbc.Card:
         {"field": "margin", "headerName": "Margin after discount", **MONEY},
         {"field": "margin_rate", "headerName": "Margin %", **RATE},
     ]
-    grid = data_grid(COUPON_GRID, columns, "No coupons used for these filters.", pagination=True, paginationPageSize=PAGE_SIZE, paginationPageSizeSelector=False)
-    return section("Coupons and campaigns", grid,
-                   icon="bi-ticket-perforated", actions=html.Div([kind, export_button(COUPON_EXPORT, COUPON_DOWNLOAD)],
-                                                                className="d-flex gap-2"),
+    return [{**column, "hide": column["field"] in hidden} for column in columns]
+
+
+def _coupon_table() -> dbc.Card:
+    kind = segmented(TABLE_KIND, list(TABLE_KINDS), PER_COUPON)
+    grid = data_grid(COUPON_GRID, coupon_columns(per_campaign=False), "No coupons used for these filters.",
+                     pagination=True, paginationPageSize=PAGE_SIZE, paginationPageSizeSelector=False)
+    return section("Coupons and campaigns", grid, icon="bi-ticket-perforated",
+                   actions=html.Div([kind, export_button(COUPON_EXPORT, COUPON_DOWNLOAD)], className="d-flex gap-2"),
                    info="Revenue is net of the discount; margin after discount = revenue - cost of the coupon orders.")
 
 

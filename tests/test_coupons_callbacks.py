@@ -162,17 +162,9 @@ def _branch_rows(client, search: str = "", focus=None) -> list[dict]:
     return outputs["coupons-branch-grid"]["rowData"]
 
 
-def _coupon_columns(client) -> list[dict]:
-    """The coupon grid's column definitions as the rendered tab carries them."""
-    outputs = _ok(call(client, "shell-tab-content.children", {"shell-tabs.active_tab": "coupons"},
-                       {"shell-lab-preset.data": None}))
-    return _find(outputs["shell-tab-content"]["children"], "coupons-coupon-grid")["columnDefs"]
-
-
 def _coupon_table(client, kind, search: str = "", focus=None) -> tuple[list[dict], list[dict]]:
     outputs = _ok(call(client, "coupons-coupon-grid.rowData",
-                       {FILTERS: search, FOCUS: focus or {}, "coupons-table-kind.value": kind},
-                       {"coupons-coupon-grid.columnDefs": _coupon_columns(client)}))
+                       {FILTERS: search, FOCUS: focus or {}, "coupons-table-kind.value": kind}))
     grid = outputs["coupons-coupon-grid"]
     return grid["rowData"], grid["columnDefs"]
 
@@ -639,8 +631,7 @@ COUPON_CALLBACKS = [
     ("coupons-branch-grid.rowData", {FILTERS: "", FOCUS: {}, THEME: None}, {}),
     ("coupons-gender-graph.figure", {FILTERS: "", FOCUS: {}, "coupons-segment-kind.value": "profile", THEME: None}, {}),
     ("coupons-frequency-graph.figure", {FILTERS: "", FOCUS: {}, THEME: None}, {}),
-    ("coupons-coupon-grid.rowData", {FILTERS: "", FOCUS: {}, "coupons-table-kind.value": "coupon"},
-     {"coupons-coupon-grid.columnDefs": [{"field": "code"}]}),
+    ("coupons-coupon-grid.rowData", {FILTERS: "", FOCUS: {}, "coupons-table-kind.value": "coupon"}, {}),
     ("coupons-focus.data", {"coupons-cities-graph.clickData": {"points": [{"y": "Sydney"}]}}, {}),
     ("coupons-branch-download.data", {"coupons-branch-export.n_clicks": 1}, {FILTERS: "", FOCUS: {}}),
     ("coupons-coupon-download.data", {"coupons-coupon-export.n_clicks": 1},
