@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from services.analytics.warehouse import Warehouse
-from services.coupons.funnel import event_counts_sql, money_sql
+from services.coupons.funnel import by_burns, event_counts_sql, money_sql
 from services.coupons.view import EVENTS, CouponView
 
 # A branch is flagged when it burns under this share of the network's burn rate, on enough claims to tell.
@@ -35,13 +35,11 @@ def city_table(branches: pd.DataFrame) -> pd.DataFrame:
 
 def _finished(frame: pd.DataFrame, ties: list[str]) -> pd.DataFrame:
     """Rates and the low-burn flag added, most burns first."""
-    frame = frame.astype({event: "int64" for event in EVENTS} | {"coupon_orders": "int64"})
+    frame = by_burns(frame, ties)
     frame["claim_rate"] = frame["claimed"] / frame["issued"].where(frame["issued"] > 0)
-    frame["burn_rate"] = frame["burned"] / frame["claimed"].where(frame["claimed"] > 0)
     claimed = frame["claimed"].sum()
     network = frame["burned"].sum() / claimed if claimed else float("nan")
     frame["low_burn"] = (frame["claimed"] >= MIN_CLAIMS) & (frame["burn_rate"] < LOW_BURN_RATIO * network)
-    frame = frame.sort_values(["burned", *ties], ascending=[False, *[True] * len(ties)]).reset_index(drop=True)
     return frame[[column for column in COLUMNS if column in frame.columns]]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from services.analytics.warehouse import Warehouse
-from services.coupons.funnel import event_counts_sql, money_sql
+from services.coupons.funnel import by_burns, event_counts_sql, money_sql
 from services.coupons.view import EVENTS, CouponView
 
 NO_CAMPAIGN = "No campaign"
@@ -47,7 +47,6 @@ def _offer(pct, amount) -> str:
 
 
 def _finished(frame: pd.DataFrame, ties: list[str]) -> pd.DataFrame:
-    frame = frame.astype({event: "int64" for event in EVENTS} | {"coupon_orders": "int64"})
-    frame["burn_rate"] = frame["burned"] / frame["claimed"].where(frame["claimed"] > 0)
+    frame = by_burns(frame, ties)
     frame["margin_rate"] = frame["margin"] / frame["revenue"].where(frame["revenue"] != 0)
-    return frame.sort_values(["burned", *ties], ascending=[False, True]).reset_index(drop=True)
+    return frame

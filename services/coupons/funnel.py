@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from services.analytics.warehouse import Warehouse
 from services.coupons.view import EVENTS, CouponView, rate
 
@@ -57,6 +59,13 @@ def money_sql(where: str, by: str = "") -> str:
     return (f"SELECT {keys}count(*) AS coupon_orders, coalesce(sum(amount), 0.0) AS revenue, "
             f"coalesce(sum(discount), 0.0) AS discount, coalesce(sum(amount - cost), 0.0) AS margin "
             f"FROM coupon_orders WHERE {where}" + (f" GROUP BY {by}" if by else ""))
+
+
+def by_burns(frame: pd.DataFrame, ties: list[str]) -> pd.DataFrame:
+    """Rows of `event_counts_sql` and `money_sql` columns with whole counts and the burn rate, most burns first."""
+    frame = frame.astype({event: "int64" for event in EVENTS} | {"coupon_orders": "int64"})
+    frame["burn_rate"] = frame["burned"] / frame["claimed"].where(frame["claimed"] > 0)
+    return frame.sort_values(["burned", *ties], ascending=[False, *[True] * len(ties)]).reset_index(drop=True)
 
 
 def funnel(warehouse: Warehouse, view: CouponView) -> Funnel:
