@@ -1,7 +1,7 @@
 """Callback registration: one module per tab (or part of a tab) plus the shell, each with `register(app, ...)`."""
 from __future__ import annotations
 
-from callbacks import coupons, performance, segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments, shell
+from callbacks import campaigns, campaigns_seasonality, coupons, performance, segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments, shell
 
 
 def register_all(app, context, jobs) -> None:
@@ -13,3 +13,5 @@ def register_all(app, context, jobs) -> None:
     segmentation_segments.register(app, context)
     segmentation_assign.register(app, context)
     coupons.register(app, context)
+    campaigns.register(app, context)
+    campaigns_seasonality.register(app, context)

@@ -7,7 +7,7 @@ import pandas as pd
 from dash import Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from callbacks.inputs import FILTERS, THEME, filters_of
+from callbacks.inputs import FILTERS, THEME, choice, filters_of
 from layouts import coupons as ids
 from layouts import coupons_charts as charts
 from layouts import filter_bar as fb
@@ -26,11 +26,6 @@ from services.selection import period_of
 FOCUS = Input(ids.FOCUS, "data")
 PRESET_CITIES = 3  # the shortcut into the lab adds the cities with the most burns
 TABLE_KINDS = tuple(kind for kind, _ in ids.TABLE_KINDS)
-
-
-def choice(value, allowed: tuple[str, ...], default: str | None = None) -> str:
-    """The browser's value when it is one of `allowed`, else the default (the first allowed)."""
-    return value if isinstance(value, str) and value in allowed else (default or allowed[0])
 
 
 def branch_id_of(value) -> int | None:

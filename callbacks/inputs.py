@@ -17,3 +17,8 @@ def filters_of(context, search: str | None) -> Filters:
     if search is None:
         raise PreventUpdate
     return context.filters(search)
+
+
+def choice(value, allowed: tuple[str, ...], default: str | None = None) -> str:
+    """The browser's value when it is one of `allowed`, else the default (the first allowed)."""
+    return value if isinstance(value, str) and value in allowed else (default or allowed[0])

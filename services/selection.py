@@ -42,6 +42,7 @@ def period_of(filters: Filters, options: FilterOptions) -> Period | None:
     """The selected order dates, open ends filled from the data; None when there is no data."""
     if options.first_date is None or options.last_date is None:
         return None
-    start = filters.start or options.first_date
-    end = max(filters.end or options.last_date, start)  # a start after the data: an empty period, not a reversed one
+    end = filters.end or options.last_date
+    start = filters.start or min(options.first_date, end)  # an end before the data: an empty period there
+    end = max(end, start)  # a start after the data: an empty period, not a reversed one
     return Period(start, end, open_start=start <= options.first_date, open_end=end >= options.last_date)

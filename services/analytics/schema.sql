@@ -21,6 +21,7 @@ FROM (SELECT DISTINCT city, country FROM raw_customers);
 -- in [a, b] exactly when one of its orders in [a, b] has no previous order on or after a.
 CREATE TEMP TABLE sequenced AS
 SELECT o.customer_id, CAST(CAST(o.ordered_at AS TIMESTAMP) AS DATE) AS day, o.amount,
+       o.amount - coalesce(o.cost, 0.0) AS profit, CAST(hour(CAST(o.ordered_at AS TIMESTAMP)) AS TINYINT) AS hour,
        row_number() OVER w AS seq,
        CAST(lag(CAST(o.ordered_at AS TIMESTAMP)) OVER w AS DATE) AS prev_day,
        CAST(lag(CAST(o.ordered_at AS TIMESTAMP), 2) OVER w AS DATE) AS prev2_day,
@@ -108,6 +109,7 @@ ORDER BY revenue DESC, r.customer_id;  -- the biggest customers first: a top-N q
 
 CREATE TABLE orders AS
 SELECT s.day, CAST(year(s.day) * 12 + month(s.day) - 1 AS SMALLINT) AS month, s.customer_id, s.amount,
+       s.profit, s.hour,
        c.cell, c.country_code, c.gender_code, c.age_code, c.city_id, c.age, s.prev_day, s.prev2_day, c.first_day, c.first_month,
        s.next_day, s.earlier,
        max(s.earlier) OVER (PARTITION BY s.customer_id ORDER BY s.day
@@ -153,6 +155,17 @@ SELECT CAST(CAST(t.ordered_at AS TIMESTAMP) AS DATE) AS day, t.customer_id, t.co
 FROM raw_coupon_orders t JOIN customers c USING (customer_id)
 ORDER BY day, t.customer_id;
 
+-- Campaigns and their assignments (a customer assigned twice keeps both rows: a health check).
+CREATE TABLE campaigns AS
+SELECT id AS campaign_id, name, kind, discount_pct, CAST(CAST(starts_on AS TIMESTAMP) AS DATE) AS starts_on,
+       CAST(CAST(ends_on AS TIMESTAMP) AS DATE) AS ends_on, coalesce(cost, 0.0) AS cost, planned_treatment_share,
+       description
+FROM raw_campaigns ORDER BY starts_on, id;
+
+CREATE TABLE campaign_assignments AS
+SELECT campaign_id, customer_id, variant, CAST(CAST(assigned_at AS TIMESTAMP) AS DATE) AS assigned_day
+FROM raw_assignments ORDER BY campaign_id, customer_id;
+
 DROP TABLE raw_orders;
 DROP TABLE raw_customers;
 DROP TABLE raw_surveys;
@@ -161,3 +174,5 @@ DROP TABLE raw_coupon_events;
 DROP TABLE raw_coupon_orders;
 DROP TABLE raw_branches;
 DROP TABLE raw_coupons;
+DROP TABLE raw_campaigns;
+DROP TABLE raw_assignments;

@@ -8,7 +8,7 @@ one is being built. Tables (see `schema.sql` for the details):
 - `customers`: one row per customer with its attribute cell, city, age, order milestones and
   first coupon burn (day, branch, orders before it, next later order day);
 - `cells`, `cities`: the distinct attribute combinations and cities, numbered;
-- `orders`: every order with its customer's cell, its number in the customer's history, the
+- `orders`: every order with its profit, hour, its customer's cell, its number in the customer's history, the
   days of the customer's previous two orders and the next later order day, sorted by day,
   which turns distinct-customer counts into sums;
 - `monthly`, `cohort_months`: roll-ups of `orders` by cell and calendar month;
@@ -16,7 +16,8 @@ one is being built. Tables (see `schema.sql` for the details):
 - `customer_categories`, `categories`: revenue per customer and category, and the categories;
 - `coupon_events`, `coupon_orders`: every coupon event (a burn with its days since the claim and
   whether it had no claim left), and every order paid with a coupon, with the customer's cell;
-  `branches`, `coupons`: the branches and the coupons with their campaign.
+  `branches`, `coupons`: the branches and the coupons with their campaign;
+- `campaigns`, `campaign_assignments`: the campaigns and who was assigned to which variant.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ KEEP_VERSIONS = 2  # the current snapshot and the one before, which workers may 
 # What is copied from the SQL database, by staging table. Timestamps travel as text or
 # datetimes, whichever the driver gives, and are cast by DuckDB.
 SOURCES = {
-    "raw_orders": ("SELECT id, customer_id, ordered_at, amount FROM transactions",
-                   "id BIGINT, customer_id INTEGER, ordered_at VARCHAR, amount DOUBLE"),
+    "raw_orders": ("SELECT id, customer_id, ordered_at, amount, cost FROM transactions",
+                   "id BIGINT, customer_id INTEGER, ordered_at VARCHAR, amount DOUBLE, cost DOUBLE"),
     "raw_customers": (
         "SELECT s.customer_id, c.external_id, c.name, s.gender, s.country, s.city, s.age, s.age_bracket,"
         " s.family_status, s.profile, s.rfm_segment, s.income, s.recency_days, s.tenure_days, s.discount,"
@@ -68,6 +69,12 @@ SOURCES = {
                     " FROM coupons c LEFT JOIN campaigns m ON m.id = c.campaign_id",
                     "id INTEGER, code VARCHAR, campaign VARCHAR, discount_pct DOUBLE, discount_amount DOUBLE,"
                     " valid_from VARCHAR, valid_to VARCHAR"),
+    "raw_campaigns": ("SELECT id, name, kind, discount_pct, starts_on, ends_on, cost, planned_treatment_share,"
+                      " description FROM campaigns",
+                      "id INTEGER, name VARCHAR, kind VARCHAR, discount_pct DOUBLE, starts_on VARCHAR, ends_on VARCHAR,"
+                      " cost DOUBLE, planned_treatment_share DOUBLE, description VARCHAR"),
+    "raw_assignments": ("SELECT campaign_id, customer_id, variant, assigned_at FROM campaign_assignments",
+                        "campaign_id INTEGER, customer_id INTEGER, variant VARCHAR, assigned_at VARCHAR"),
     "raw_surveys": ("SELECT customer_id, answered_at, nps_score FROM survey_responses",
                     "customer_id INTEGER, answered_at VARCHAR, nps_score INTEGER"),
 }

@@ -55,11 +55,14 @@ class Warehouse:
                   ("age_code", "age_bracket", filters.age_brackets or None))
         codes = tuple((code, self._codes(code, attribute, values))
                       for code, attribute, values in wanted if values is not None)
-        segment = None
-        if filters.segment_id is not None:
-            segment = f"segment_{int(filters.segment_id)}_members"
-            self.snapshot.register(segment, self._segment_members(filters.segment_id))
+        segment = self.segment_members(filters.segment_id) if filters.segment_id is not None else None
         return Selection(codes, segment)
+
+    def segment_members(self, segment_id: int) -> str:
+        """The name of a registered view of a saved segment's members (customer_id)."""
+        name = f"segment_{int(segment_id)}_members"
+        self.memo(("members", name), lambda: self.snapshot.register(name, self._segment_members(segment_id)))
+        return name
 
     def _codes(self, code: str, attribute: str, values: tuple[str, ...]) -> tuple[int, ...]:
         rows = self.snapshot.execute(f"SELECT DISTINCT {code} FROM cells WHERE list_contains($values, {attribute}) "

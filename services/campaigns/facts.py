@@ -1,0 +1,136 @@
+"""The SQL of a readout: each analysed customer's metric values, summed into sufficient statistics per variant.
+
+Analysed customers: those assigned to exactly one variant of the campaign (a customer with
+several is excluded and counted by `assignment_health`) who pass the filters and the data
+scope. Every analysed customer counts, buyer or not: a customer without orders in the window
+has zeros. With capping on, each capped column is limited to its percentile over the analysed
+customers (the pre-campaign values to theirs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from services.analytics.warehouse import Warehouse
+from services.campaigns.metrics import CAPPED, METRICS, Metric
+from services.campaigns.window import Window
+from services.experiments.sufficient import MeanStats, RatioStats
+
+VALUES = ("converted", "orders", "revenue", "profit", "claims", "burns")
+PRE_VALUES = tuple(f"pre_{metric.value}" for metric in METRICS if metric.covariate)
+TOTAL = "__all__"  # the segment label of the row over every analysed customer
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a readout analyses; the values that change its numbers are all here (and in the cache key)."""
+
+    campaign_id: int
+    window: Window
+    customers: str  # the selection's condition on the snapshot's `customers` table
+    cap: float | None = None  # the percentile (0..1) values are capped at; None: no capping
+
+    def params(self) -> dict:
+        return {"campaign": self.campaign_id, "cap": self.cap, **self.window.params()}
+
+
+def values_sql(design: Design) -> str:
+    """A query with a row per analysed customer: customer_id, variant and every value column."""
+    capped = [f"least({column}, (SELECT {column} FROM caps)) AS {column}"
+              for column in (*CAPPED, *(f"pre_{c}" for c in CAPPED))] if design.cap is not None else []
+    untouched = [c for c in (*VALUES, *PRE_VALUES) if design.cap is None or c.removeprefix("pre_") not in CAPPED]
+    caps = (", caps AS (SELECT " + ", ".join(f"quantile_cont({c}, $cap) AS {c}" for c in
+                                            (*CAPPED, *(f"pre_{c}" for c in CAPPED))) + " FROM raw_values)"
+            if design.cap is not None else "")
+    return f"""
+WITH assigned AS (
+    SELECT customer_id, min(variant) AS variant FROM campaign_assignments
+    WHERE campaign_id = $campaign GROUP BY customer_id HAVING count(DISTINCT variant) = 1
+), analysed AS (
+    SELECT customer_id, variant FROM assigned
+    WHERE customer_id IN (SELECT customer_id FROM customers WHERE {design.customers})
+), bought AS (
+    SELECT customer_id,
+           count(*) FILTER (WHERE day >= $start) AS orders,
+           coalesce(sum(amount) FILTER (WHERE day >= $start), 0) AS revenue,
+           coalesce(sum(profit) FILTER (WHERE day >= $start), 0) AS profit,
+           count(*) FILTER (WHERE day < $start) AS pre_orders,
+           coalesce(sum(amount) FILTER (WHERE day < $start), 0) AS pre_revenue,
+           coalesce(sum(profit) FILTER (WHERE day < $start), 0) AS pre_profit
+    FROM orders WHERE day BETWEEN $pre_start AND $end AND customer_id IN (SELECT customer_id FROM analysed)
+    GROUP BY customer_id
+), coupon_use AS (
+    SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claims,
+           count(*) FILTER (WHERE event = 'burned') AS burns
+    FROM coupon_events WHERE day BETWEEN $start AND $end AND customer_id IN (SELECT customer_id FROM analysed)
+    GROUP BY customer_id
+), raw_values AS (
+    SELECT a.customer_id, a.variant,
+           CAST(coalesce(b.orders, 0) > 0 AS INTEGER) AS converted, CAST(coalesce(b.pre_orders, 0) > 0 AS INTEGER)
+               AS pre_converted,
+           coalesce(b.orders, 0) AS orders, coalesce(b.revenue, 0.0) AS revenue, coalesce(b.profit, 0.0) AS profit,
+           coalesce(b.pre_orders, 0) AS pre_orders, coalesce(b.pre_revenue, 0.0) AS pre_revenue,
+           coalesce(b.pre_profit, 0.0) AS pre_profit,
+           coalesce(k.claims, 0) AS claims, coalesce(k.burns, 0) AS burns
+    FROM analysed a LEFT JOIN bought b USING (customer_id) LEFT JOIN coupon_use k USING (customer_id)
+){caps}
+SELECT customer_id, variant, {", ".join(untouched + capped)} FROM raw_values"""
+
+
+def _sums() -> list[str]:
+    """The sufficient statistics of every metric, as SQL aggregates over the value rows."""
+    sums = ["count(*) AS n"]
+    for column in VALUES + PRE_VALUES:
+        sums += [f"sum(v.{column}) AS {column}_sum", f"sum(v.{column} * v.{column}) AS {column}_sq"]
+    for metric in METRICS:
+        other = metric.covariate or metric.denominator
+        sums.append(f"sum(v.{metric.value} * v.{other}) AS {_cross(metric)}")
+    return list(dict.fromkeys(sums))
+
+
+def _cross(metric: Metric) -> str:
+    return f"{metric.value}_x_{metric.covariate or metric.denominator}"
+
+
+def variant_sums(warehouse: Warehouse, design: Design, segment_sql: str | None = None,
+                 joins: str = "") -> pd.DataFrame:
+    """Sufficient statistics per variant (segment `TOTAL`) and, given a segment expression, per segment too."""
+    grouping = f"GROUPING SETS ((v.variant), (v.variant, {segment_sql}))" if segment_sql else "v.variant"
+    segment = f"coalesce(CAST({segment_sql} AS VARCHAR), 'Unknown')" if segment_sql else "NULL"
+    query = f"""
+WITH v AS ({values_sql(design)})
+SELECT v.variant, CASE WHEN grouping(v.variant) = 0 {"AND grouping(" + segment_sql + ") = 1" if segment_sql else ""}
+                       THEN '{TOTAL}' ELSE {segment} END AS segment, {", ".join(_sums())}
+FROM v {joins} GROUP BY {grouping} ORDER BY segment, v.variant"""
+    return warehouse.frame(query, design.params())
+
+
+def stats_of(row: pd.Series, metric: Metric) -> MeanStats | RatioStats:
+    """The engine's statistics of one metric from a row of `variant_sums`."""
+    n = int(row["n"])
+    if metric.kind == "ratio":
+        m, d = metric.value, metric.denominator
+        return RatioStats(n, float(row[f"{m}_sum"]), float(row[f"{m}_sq"]), float(row[f"{d}_sum"]),
+                          float(row[f"{d}_sq"]), float(row[_cross(metric)]))
+    y, x = metric.value, metric.covariate
+    return MeanStats(n, float(row[f"{y}_sum"]), float(row[f"{y}_sq"]), float(row[f"{x}_sum"]),
+                     float(row[f"{x}_sq"]), float(row[_cross(metric)]))
+
+
+def assignment_health(warehouse: Warehouse, campaign_id: int, customers: str) -> tuple[pd.DataFrame, int, int]:
+    """Customers per variant (analysed ones), customers in several variants (excluded), duplicate rows."""
+    query = f"""
+WITH assigned AS (
+    SELECT customer_id, min(variant) AS variant, count(DISTINCT variant) AS variants, count(*) AS assignments
+    FROM campaign_assignments WHERE campaign_id = $campaign
+      AND customer_id IN (SELECT customer_id FROM customers WHERE {customers})
+    GROUP BY customer_id)
+SELECT variant, count(*) AS customers, count(*) FILTER (WHERE assignments > variants) AS duplicated
+FROM assigned WHERE variants = 1 GROUP BY variant
+UNION ALL SELECT NULL, count(*), 0 FROM assigned WHERE variants > 1
+ORDER BY variant NULLS LAST"""
+    frame = warehouse.frame(query, {"campaign": campaign_id})
+    several = int(frame.loc[frame["variant"].isna(), "customers"].sum())
+    counts = frame.dropna(subset=["variant"]).reset_index(drop=True)
+    return counts[["variant", "customers"]], several, int(counts["duplicated"].sum())

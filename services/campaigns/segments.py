@@ -1,0 +1,96 @@
+"""Who responded: a metric's lift per segment, adjusted p-values, and the treatment x segment interaction test.
+
+The interaction test asks whether the lift differs between segments at all (an OLS F-test of
+treatment x segment on the per-customer values, unadjusted by CUPED); the per-segment p-values
+are adjusted across the segments of the dimension. Ratio metrics have no per-customer value,
+so they get no interaction test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from services.analytics.warehouse import Warehouse
+from services.campaigns.facts import TOTAL, Design, stats_of, variant_sums
+from services.campaigns.metrics import Metric
+from services.campaigns.readout import Settings, effects
+from services.experiments import multiple
+from services.experiments.interaction import Interaction, interaction_test
+from services.experiments.sufficient import MeanStats
+
+_CUSTOMERS = "LEFT JOIN customers c USING (customer_id)"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    label: str
+    sql: str  # the segment of a value row `v`, over the joins
+    joins: str = _CUSTOMERS
+
+
+DIMENSIONS = (
+    Dimension("rfm_segment", "RFM segment", "c.rfm_segment"),
+    Dimension("profile", "Profile", "c.profile"),
+    Dimension("gender", "Gender", "c.gender"),
+    Dimension("age_bracket", "Age bracket", "cells.age_bracket",
+              f"{_CUSTOMERS} LEFT JOIN cells ON cells.cell = c.cell"),
+    Dimension("country", "Country", "c.country"),
+)
+SEGMENT_PREFIX = "segment:"  # a saved segment's dimension key: members against everyone else
+MEMBERS, OTHERS = "In the segment", "Not in the segment"
+
+
+def saved_segment_dimension(warehouse: Warehouse, segment_id: int, name: str) -> Dimension:
+    view = warehouse.segment_members(segment_id)
+    return Dimension(f"{SEGMENT_PREFIX}{segment_id}", f"Saved segment: {name}",
+                     f"CASE WHEN v.customer_id IN (SELECT customer_id FROM {view}) THEN '{MEMBERS}' ELSE '{OTHERS}' END",
+                     "")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: Dimension
+    metric: Metric
+    table: pd.DataFrame  # segment, control_n, treatment_n, control, treatment, relative(_low/_high), p_value, p_adjusted
+    interaction: Interaction | None  # None for ratio metrics
+    correction: str
+
+
+def breakdown(warehouse: Warehouse, design: Design, dimension: Dimension, metric: Metric, control: str,
+              treatment: str, settings: Settings) -> Breakdown:
+    sums = variant_sums(warehouse, design, dimension.sql, dimension.joins)
+    sums = sums[sums["segment"] != TOTAL]
+    rows = []
+    for segment, group in sums.groupby("segment", sort=True):
+        by_variant = group.set_index("variant")
+        if control not in by_variant.index or treatment not in by_variant.index:
+            continue
+        (_, effect, _), = effects(by_variant.loc[control], by_variant.loc[treatment], (metric,), settings)
+        rows.append({"segment": segment, "control_n": int(by_variant.loc[control, "n"]),
+                     "treatment_n": int(by_variant.loc[treatment, "n"]), "control": effect.control,
+                     "treatment": effect.treatment, "relative": effect.relative, "relative_low": effect.relative_low,
+                     "relative_high": effect.relative_high, "p_value": effect.p_value})
+    table = pd.DataFrame(rows, columns=["segment", "control_n", "treatment_n", "control", "treatment", "relative",
+                                        "relative_low", "relative_high", "p_value"])
+    table["p_adjusted"] = multiple.adjust(table["p_value"].tolist(), settings.correction) if len(table) else []
+    return Breakdown(dimension, metric, table, _interaction(sums, metric, control, treatment), settings.correction)
+
+
+def _interaction(sums: pd.DataFrame, metric: Metric, control: str, treatment: str) -> Interaction | None:
+    if metric.kind == "ratio":
+        return None
+    cells = {}
+    for _, row in sums[sums["variant"].isin([control, treatment])].iterrows():
+        stats = stats_of(row, metric)
+        variant = "control" if row["variant"] == control else "treatment"
+        cells[(row["segment"], variant)] = MeanStats(stats.n, stats.total, stats.sum_squares)
+    return interaction_test(cells)
+
+
+def strongest(table: pd.DataFrame) -> pd.Series | None:
+    """The segment with the largest significant (adjusted) lift, for the verdict; None when none is."""
+    significant = table[(table["p_adjusted"] < 0.05) & np.isfinite(table["relative"])]
+    return None if significant.empty else significant.sort_values("relative", ascending=False).iloc[0]
