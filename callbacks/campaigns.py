@@ -253,17 +253,24 @@ def _profit_facts(profit) -> list:
     return facts
 
 
-def _interaction_text(found) -> str:
-    test = found.interaction
-    if test is None:
-        return "No interaction test for a ratio metric (it has no per-customer value)."
-    if test.p_value != test.p_value:
-        return "The interaction test needs at least two segments with customers in both variants."
-    differs = test.p_value < 0.05
-    return (f"Treatment × {found.dimension.label.lower()} interaction: F({test.df1:.0f}, {test.df2:.0f}) = "
-            f"{test.f:.2f}, {p_text(test.p_value)}. " + (
-                "The lift differs between segments." if differs else
-                "No evidence that the lift differs between segments: a segment's larger or smaller lift may be noise."))
+def _interaction_text(found) -> list:
+    """Whether the lift differs between segments: the relative scale decides, the absolute one is shown too."""
+    relative, absolute = found.relative_test, found.interaction
+    if not relative.segments >= 2:
+        return ["Comparing segments needs at least two with customers in both variants."]
+    differs = relative.p_value < 0.05
+    lines = [html.Div([html.Strong("Does the relative lift differ between segments? "),
+                       f"Cochran's Q = {relative.q:.2f} on {relative.df} df, {p_text(relative.p_value)}: " + (
+                           "yes, some segments respond more than others." if differs else
+                           "no evidence; a segment's larger or smaller lift may be noise.")],
+                      id="campaigns-interaction-relative")]
+    if absolute is not None and absolute.p_value == absolute.p_value:
+        lines.append(html.Div(
+            f"On the absolute scale (OLS F-test of treatment × {found.dimension.label.lower()}): "
+            f"F({absolute.df1:.0f}, {absolute.df2:.0f}) = {absolute.f:.2f}, {p_text(absolute.p_value)}. Segments "
+            "that buy more gain more from the same relative lift, so this test can differ from the one above.",
+            className="text-body-secondary"))
+    return lines
 
 
 def _plan_text(found, metric) -> list | str:

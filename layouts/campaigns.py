@@ -128,7 +128,8 @@ def _readout() -> list:
 
 
 def _method_note() -> str:
-    return ("Per variant over the campaign window. Rates: two-proportion z-test; means: Welch's t-test; ratios "
+    return ("Per variant over the campaign window. Conversion: the share of customers who bought at least once; "
+            "coupon burn rate: coupons burned / claimed. Rates: two-proportion z-test; means: Welch's t-test; ratios "
             "(average order value, profit per sale, burn rate): delta method. Relative lift intervals use the delta "
             f"method. Bayesian: a normal prior on the relative lift (mean {DEFAULT_PRIOR.mean:g}, sd "
             f"{DEFAULT_PRIOR.sd:g}); chance to beat control and the expected loss of shipping the treatment. CUPED "

@@ -166,6 +166,54 @@ CREATE TABLE campaign_assignments AS
 SELECT campaign_id, customer_id, variant, CAST(CAST(assigned_at AS TIMESTAMP) AS DATE) AS assigned_day
 FROM raw_assignments ORDER BY campaign_id, customer_id;
 
+-- The days each campaign's readout measures: its window up to the last order day, and as many days right before
+-- it (the pre-campaign window, CUPED's covariate). `services.campaigns.window` computes the same.
+CREATE TEMP TABLE campaign_windows AS
+SELECT campaign_id, starts_on AS first_day, least(ends_on, (SELECT max(day) FROM orders)) AS last_day,
+       CAST(starts_on - CAST(least(ends_on, (SELECT max(day) FROM orders)) - starts_on + 1 AS INTEGER) AS DATE)
+           AS pre_first_day
+FROM campaigns WHERE starts_on <= (SELECT max(day) FROM orders);
+
+CREATE TEMP TABLE campaign_members AS  -- assigned to exactly one variant (the others are counted, not analysed)
+SELECT campaign_id, customer_id, min(variant) AS variant
+FROM campaign_assignments GROUP BY campaign_id, customer_id HAVING count(DISTINCT variant) = 1;
+
+-- Per campaign, analysed customer and day of the window with orders: what the day-by-day lift sums.
+CREATE TABLE campaign_days AS
+SELECT m.campaign_id, m.customer_id, o.day, count(*) AS orders, sum(o.amount) AS revenue, sum(o.profit) AS profit
+FROM campaign_members m JOIN campaign_windows w USING (campaign_id)
+JOIN orders o ON o.customer_id = m.customer_id AND o.day BETWEEN w.first_day AND w.last_day
+GROUP BY ALL ORDER BY m.campaign_id, o.day, m.customer_id;
+
+CREATE TEMP TABLE campaign_pre AS
+SELECT m.campaign_id, m.customer_id, count(*) AS orders, sum(o.amount) AS revenue, sum(o.profit) AS profit
+FROM campaign_members m JOIN campaign_windows w USING (campaign_id)
+JOIN orders o ON o.customer_id = m.customer_id AND o.day >= w.pre_first_day AND o.day < w.first_day
+GROUP BY ALL;
+
+CREATE TEMP TABLE campaign_coupons AS
+SELECT m.campaign_id, m.customer_id, count(*) FILTER (WHERE e.event = 'claimed') AS claims,
+       count(*) FILTER (WHERE e.event = 'burned') AS burns
+FROM campaign_members m JOIN campaign_windows w USING (campaign_id)
+JOIN coupon_events e ON e.customer_id = m.customer_id AND e.day BETWEEN w.first_day AND w.last_day
+GROUP BY ALL;
+
+-- Per campaign and analysed customer: every metric value over the window and before it (zeros without orders),
+-- with the customer's codes for the filters.
+CREATE TABLE campaign_customers AS
+SELECT m.campaign_id, m.customer_id, m.variant, c.country_code, c.gender_code, c.age_code,
+       CAST(coalesce(d.orders, 0) > 0 AS INTEGER) AS converted, coalesce(d.orders, 0) AS orders,
+       coalesce(d.revenue, 0.0) AS revenue, coalesce(d.profit, 0.0) AS profit,
+       CAST(coalesce(p.orders, 0) > 0 AS INTEGER) AS pre_converted, coalesce(p.orders, 0) AS pre_orders,
+       coalesce(p.revenue, 0.0) AS pre_revenue, coalesce(p.profit, 0.0) AS pre_profit,
+       coalesce(k.claims, 0) AS claims, coalesce(k.burns, 0) AS burns
+FROM campaign_members m JOIN campaign_windows USING (campaign_id) JOIN customers c USING (customer_id)
+LEFT JOIN (SELECT campaign_id, customer_id, sum(orders) AS orders, sum(revenue) AS revenue, sum(profit) AS profit
+           FROM campaign_days GROUP BY ALL) d USING (campaign_id, customer_id)
+LEFT JOIN campaign_pre p USING (campaign_id, customer_id)
+LEFT JOIN campaign_coupons k USING (campaign_id, customer_id)
+ORDER BY m.campaign_id, m.customer_id;
+
 DROP TABLE raw_orders;
 DROP TABLE raw_customers;
 DROP TABLE raw_surveys;

@@ -3,8 +3,10 @@
 Analysed customers: those assigned to exactly one variant of the campaign (a customer with
 several is excluded and counted by `assignment_health`) who pass the filters and the data
 scope. Every analysed customer counts, buyer or not: a customer without orders in the window
-has zeros. With capping on, each capped column is limited to its percentile over the analysed
-customers (the pre-campaign values to theirs).
+has zeros. The snapshot's `campaign_customers` holds every analysed customer's values, computed
+once when the snapshot is built (the window ends at the data's last day, fixed per data version).
+With capping on, each capped column is limited to its percentile over the analysed customers
+(the pre-campaign values to theirs).
 """
 from __future__ import annotations
 
@@ -44,36 +46,8 @@ def values_sql(design: Design) -> str:
                                             (*CAPPED, *(f"pre_{c}" for c in CAPPED))) + " FROM raw_values)"
             if design.cap is not None else "")
     return f"""
-WITH assigned AS (
-    SELECT customer_id, min(variant) AS variant FROM campaign_assignments
-    WHERE campaign_id = $campaign GROUP BY customer_id HAVING count(DISTINCT variant) = 1
-), analysed AS (
-    SELECT customer_id, variant FROM assigned
-    WHERE customer_id IN (SELECT customer_id FROM customers WHERE {design.customers})
-), bought AS (
-    SELECT customer_id,
-           count(*) FILTER (WHERE day >= $start) AS orders,
-           coalesce(sum(amount) FILTER (WHERE day >= $start), 0) AS revenue,
-           coalesce(sum(profit) FILTER (WHERE day >= $start), 0) AS profit,
-           count(*) FILTER (WHERE day < $start) AS pre_orders,
-           coalesce(sum(amount) FILTER (WHERE day < $start), 0) AS pre_revenue,
-           coalesce(sum(profit) FILTER (WHERE day < $start), 0) AS pre_profit
-    FROM orders WHERE day BETWEEN $pre_start AND $end AND customer_id IN (SELECT customer_id FROM analysed)
-    GROUP BY customer_id
-), coupon_use AS (
-    SELECT customer_id, count(*) FILTER (WHERE event = 'claimed') AS claims,
-           count(*) FILTER (WHERE event = 'burned') AS burns
-    FROM coupon_events WHERE day BETWEEN $start AND $end AND customer_id IN (SELECT customer_id FROM analysed)
-    GROUP BY customer_id
-), raw_values AS (
-    SELECT a.customer_id, a.variant,
-           CAST(coalesce(b.orders, 0) > 0 AS INTEGER) AS converted, CAST(coalesce(b.pre_orders, 0) > 0 AS INTEGER)
-               AS pre_converted,
-           coalesce(b.orders, 0) AS orders, coalesce(b.revenue, 0.0) AS revenue, coalesce(b.profit, 0.0) AS profit,
-           coalesce(b.pre_orders, 0) AS pre_orders, coalesce(b.pre_revenue, 0.0) AS pre_revenue,
-           coalesce(b.pre_profit, 0.0) AS pre_profit,
-           coalesce(k.claims, 0) AS claims, coalesce(k.burns, 0) AS burns
-    FROM analysed a LEFT JOIN bought b USING (customer_id) LEFT JOIN coupon_use k USING (customer_id)
+WITH raw_values AS (
+    SELECT * FROM campaign_customers WHERE campaign_id = $campaign AND {design.customers}
 ){caps}
 SELECT customer_id, variant, {", ".join(untouched + capped)} FROM raw_values"""
 

@@ -29,13 +29,13 @@ class Metric:
 
 
 METRICS = (
-    Metric("conversion", "Conversion (bought at least once)", "proportion", "converted", percent=True),
+    Metric("conversion", "Conversion (any purchase)", "proportion", "converted", percent=True),
     Metric("orders", "Orders per customer", "mean", "orders"),
     Metric("revenue", "Revenue per customer", "mean", "revenue", money=True),
     Metric("profit", "Profit per customer", "mean", "profit", money=True),
     Metric("aov", "Average order value", "ratio", "revenue", "orders", money=True),
     Metric("profit_per_sale", "Profit per sale", "ratio", "profit", "orders", money=True),
-    Metric("burn_rate", "Coupon burn rate (burns / claims)", "ratio", "burns", "claims", percent=True),
+    Metric("burn_rate", "Coupon burn rate", "ratio", "burns", "claims", percent=True),
 )
 BY_KEY = {metric.key: metric for metric in METRICS}
 PER_CUSTOMER = tuple(metric for metric in METRICS if metric.kind != "ratio")  # those with a daily timeline

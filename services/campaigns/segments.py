@@ -1,9 +1,13 @@
-"""Who responded: a metric's lift per segment, adjusted p-values, and the treatment x segment interaction test.
+"""Who responded: a metric's lift per segment, adjusted p-values, and whether the lift differs between segments.
 
-The interaction test asks whether the lift differs between segments at all (an OLS F-test of
-treatment x segment on the per-customer values, unadjusted by CUPED); the per-segment p-values
-are adjusted across the segments of the dimension. Ratio metrics have no per-customer value,
-so they get no interaction test.
+Two interaction tests ask whether the lift differs between segments at all:
+- on the relative scale, Cochran's Q of the segments' relative lifts (with their delta-method
+  variances): the question "do women respond more to promotions?" is about relative lifts;
+- on the absolute scale, the OLS F-test of treatment x segment on the per-customer values
+  (unadjusted by CUPED). A segment that buys more gains more orders from the same relative lift,
+  so this test can flag a difference the relative scale does not have. Ratio metrics have no
+  per-customer value, so they get only the relative test.
+The per-segment p-values are adjusted across the segments of the dimension.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from services.campaigns.facts import TOTAL, Design, stats_of, variant_sums
 from services.campaigns.metrics import Metric
 from services.campaigns.readout import Settings, effects
 from services.experiments import multiple
-from services.experiments.interaction import Interaction, interaction_test
+from services.experiments.interaction import Heterogeneity, Interaction, heterogeneity, interaction_test
 from services.experiments.sufficient import MeanStats
 
 _CUSTOMERS = "LEFT JOIN customers c USING (customer_id)"
@@ -55,7 +59,8 @@ class Breakdown:
     dimension: Dimension
     metric: Metric
     table: pd.DataFrame  # segment, control_n, treatment_n, control, treatment, relative(_low/_high), p_value, p_adjusted
-    interaction: Interaction | None  # None for ratio metrics
+    interaction: Interaction | None  # absolute scale; None for ratio metrics
+    relative_test: Heterogeneity  # relative scale
     correction: str
 
 
@@ -72,11 +77,13 @@ def breakdown(warehouse: Warehouse, design: Design, dimension: Dimension, metric
         rows.append({"segment": segment, "control_n": int(by_variant.loc[control, "n"]),
                      "treatment_n": int(by_variant.loc[treatment, "n"]), "control": effect.control,
                      "treatment": effect.treatment, "relative": effect.relative, "relative_low": effect.relative_low,
-                     "relative_high": effect.relative_high, "p_value": effect.p_value})
+                     "relative_high": effect.relative_high, "se_relative": effect.se_relative,
+                     "p_value": effect.p_value})
     table = pd.DataFrame(rows, columns=["segment", "control_n", "treatment_n", "control", "treatment", "relative",
-                                        "relative_low", "relative_high", "p_value"])
+                                        "relative_low", "relative_high", "se_relative", "p_value"])
     table["p_adjusted"] = multiple.adjust(table["p_value"].tolist(), settings.correction) if len(table) else []
-    return Breakdown(dimension, metric, table, _interaction(sums, metric, control, treatment), settings.correction)
+    return Breakdown(dimension, metric, table, _interaction(sums, metric, control, treatment),
+                     heterogeneity(table["relative"], table["se_relative"] ** 2), settings.correction)
 
 
 def _interaction(sums: pd.DataFrame, metric: Metric, control: str, treatment: str) -> Interaction | None:

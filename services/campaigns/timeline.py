@@ -3,7 +3,7 @@
 Every analysed customer counts from the first day (all were assigned before the start), so
 each day's statistics are the running sums of the customers' values so far. The sum of squares
 of a running value grows by 2·before·Δ + Δ² on each day with an increment Δ, which keeps the
-query at one row per customer and day with an order. Outlier capping does not apply here.
+query at one row per customer and day with an order (the snapshot's `campaign_days`). Outlier capping does not apply here.
 With sequential testing on, the band is a confidence sequence: valid however often one looks.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ from services.campaigns.readout import Settings
 from services.experiments.frequentist import compare
 from services.experiments.sufficient import MeanStats
 
-_INCREMENT = {"orders": "count(*)", "revenue": "sum(amount)", "profit": "sum(profit)"}
 
 
 def daily_sums(warehouse: Warehouse, design: Design, metric: Metric) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -27,14 +26,14 @@ def daily_sums(warehouse: Warehouse, design: Design, metric: Metric) -> tuple[pd
     variant the constant n and covariate sums."""
     design = replace(design, cap=None)
     x = metric.covariate
+    days = "FROM campaign_days WHERE campaign_id = $campaign AND customer_id IN (SELECT customer_id FROM v)"
     if metric.key == "conversion":  # converted once, on the first order day in the window
-        increments = "SELECT customer_id, min(day) AS day, 1 AS dy"
+        increments = f"SELECT customer_id, min(day) AS day, 1 AS dy {days} GROUP BY customer_id"
     else:
-        increments = f"SELECT customer_id, day, {_INCREMENT[metric.value]} AS dy"
+        increments = f"SELECT customer_id, day, {metric.value} AS dy {days}"
     daily = f"""
 WITH v AS ({values_sql(design)}),
-inc AS ({increments} FROM orders WHERE day BETWEEN $start AND $end
-        AND customer_id IN (SELECT customer_id FROM v) GROUP BY customer_id{"" if metric.key == "conversion" else ", day"}),
+inc AS ({increments}),
 run AS (SELECT customer_id, day, dy, coalesce(sum(dy) OVER (PARTITION BY customer_id ORDER BY day
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM inc)
 SELECT v.variant, r.day, sum(r.dy) AS total, sum(2 * r.before * r.dy + r.dy * r.dy) AS squares,

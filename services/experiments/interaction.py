@@ -1,4 +1,4 @@
-"""Does the treatment effect differ between segments? The OLS F-test of treatment × segment.
+"""Does the treatment effect differ between segments? The OLS F-test of treatment × segment, and Cochran's Q.
 
 With categorical regressors the row-level OLS fit only depends on the cells: the full model
 y ~ treatment * segment fits every (segment, variant) cell its own mean, so its residual sum of
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
 from scipy.stats import f as f_dist
 
 from services.experiments.sufficient import MeanStats
@@ -64,3 +65,31 @@ def interaction_test(cells: Mapping[tuple[str, str], MeanStats]) -> Interaction:
         return Interaction(math.nan, float(df1), float(df2), math.nan, len(segments))
     f = (between / df1) / (within / df2)
     return Interaction(float(f), float(df1), float(df2), float(f_dist.sf(f, df1, df2)), len(segments))
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q test that several estimates (segment lifts) share one value."""
+
+    q: float
+    df: int
+    p_value: float
+    segments: int
+
+
+def heterogeneity(estimates, variances) -> Heterogeneity:
+    """Q = Σ w (θ - θ̄)² with inverse-variance weights w, against chi-square with k - 1 df.
+
+    On relative lifts this is the interaction test on the relative scale: a segment that buys
+    more gains more orders from the same relative lift, which the OLS test (additive scale) flags.
+    Estimates without a finite, positive variance are left out.
+    """
+    theta, variance = np.asarray(estimates, float), np.asarray(variances, float)
+    keep = np.isfinite(theta) & np.isfinite(variance) & (variance > 0)
+    theta, weights = theta[keep], 1.0 / variance[keep]
+    k = len(theta)
+    if k < 2:
+        return Heterogeneity(math.nan, max(k - 1, 0), math.nan, k)
+    pooled = float((weights * theta).sum() / weights.sum())
+    q = float((weights * (theta - pooled) ** 2).sum())
+    return Heterogeneity(q, k - 1, float(chi2.sf(q, k - 1)), k)
