@@ -270,6 +270,12 @@ def _interaction_text(found) -> list:
             f"F({absolute.df1:.0f}, {absolute.df2:.0f}) = {absolute.f:.2f}, {p_text(absolute.p_value)}. Segments "
             "that buy more gain more from the same relative lift, so this test can differ from the one above.",
             className="text-body-secondary"))
+    if found.dimension.after_campaign:
+        lines.append(html.Div([html.I(className="bi bi-exclamation-triangle me-1"),
+                               f"{found.dimension.label} is judged on the data's last day, after the campaign: the "
+                               "treatment itself can move customers between segments, so differences here may be its "
+                               "effect rather than who responded. Gender, age and country are safer."],
+                              className="text-warning-emphasis", id="campaigns-after-campaign"))
     return lines
 
 

@@ -33,7 +33,7 @@ def money(value: float | None, digits: int = 1) -> str:
 
 
 def percent(fraction: float | None, digits: int = 1) -> str:
-    return MISSING if _missing(fraction) else f"{100 * fraction:.{digits}f}%"
+    return MISSING if _missing(fraction) else f"{100 * fraction:,.{digits}f}%"
 
 
 def years(value: float | None) -> str:

@@ -33,11 +33,12 @@ class Dimension:
     label: str
     sql: str  # the segment of a value row `v`, over the joins
     joins: str = _CUSTOMERS
+    after_campaign: bool = False  # judged on the data's last day: the treatment itself can move customers
 
 
 DIMENSIONS = (
-    Dimension("rfm_segment", "RFM segment", "c.rfm_segment"),
-    Dimension("profile", "Profile", "c.profile"),
+    Dimension("rfm_segment", "RFM segment", "c.rfm_segment", after_campaign=True),
+    Dimension("profile", "Profile", "c.profile", after_campaign=True),
     Dimension("gender", "Gender", "c.gender"),
     Dimension("age_bracket", "Age bracket", "cells.age_bracket",
               f"{_CUSTOMERS} LEFT JOIN cells ON cells.cell = c.cell"),
