@@ -13,11 +13,11 @@ from layouts import filter_bar as fb
 from layouts.figures import empty_figure, themed
 from services import formatting as fmt
 from services.campaigns import catalog
-from services.campaigns.facts import Design
+from services.campaigns.facts import Design, variants
 from services.campaigns.metrics import BY_KEY, PER_CUSTOMER
 from services.campaigns.planning import plan
 from services.campaigns.profit import profit_of
-from services.campaigns.readout import CAPS, Settings, readout, readout_table
+from services.campaigns.readout import CAPS, Settings, control_and_treatment, readout, readout_table
 from services.campaigns.segments import DIMENSIONS, SEGMENT_PREFIX, breakdown, saved_segment_dimension
 from services.campaigns.timeline import cumulative_lift
 from services.campaigns.verdict import p_text, verdict
@@ -37,6 +37,12 @@ def settings_of(cuped, cap, correction, sequential) -> Settings:
     caps = {f"{value:g}": value for value in CAPS}
     return Settings(cuped=cuped is True, cap=caps.get(cap) if isinstance(cap, str) else None,
                     correction=choice(correction, tuple(METHODS)), sequential=sequential is True)
+
+
+def compared(warehouse, design, compute):
+    """`compute(control, treatment)` for the design's variants; None below two."""
+    pair = control_and_treatment(variants(warehouse, design))
+    return None if pair is None else compute(pair[0], pair[1])
 
 
 def number_of(value, low: float, high: float, default: float) -> float:
@@ -122,11 +128,11 @@ def register(app, context) -> None:
         filters, info = filters_of(context, search), campaign_of(value)
         settings = settings_of(cuped, cap, correction, sequential)
         dimension, metric = choice(dimension, dimension_keys()), BY_KEY[choice(metric, tuple(BY_KEY), "orders")]
-        result = info and readout_of(info, filters, settings)
-        if result is None:
+        found = info and fetch("segments", info, filters, settings, dimension, metric.key, compute=lambda w, d: compared(
+            w, d, lambda control, treatment: breakdown(w, d, dimension_of(w, dimension), metric, control, treatment,
+                                                       settings)))
+        if found is None:
             return empty_figure("No readout"), [], None
-        found = fetch("segments", info, filters, settings, dimension, metric.key, compute=lambda w, d: breakdown(
-            w, d, dimension_of(w, dimension), metric, result.control, result.treatment, settings))
         return (themed(charts.segment_lifts(found.table, settings.alpha), theme), found.table.round(6).to_dict(
             "records"), _interaction_text(found))
 
@@ -136,11 +142,10 @@ def register(app, context) -> None:
         filters, info = filters_of(context, search), campaign_of(value)
         settings = settings_of(cuped, cap, correction, sequential)
         metric = BY_KEY[choice(metric, PER_CUSTOMER_KEYS, "orders")]
-        result = info and readout_of(info, filters, settings)
-        if result is None:
+        frame = info and fetch("timeline", info, filters, settings, metric.key, compute=lambda w, d: compared(
+            w, d, lambda control, treatment: cumulative_lift(w, d, metric, control, treatment, settings)))
+        if frame is None:
             return empty_figure("No readout")
-        frame = fetch("timeline", info, filters, settings, metric.key, compute=lambda w, d: cumulative_lift(
-            w, d, metric, result.control, result.treatment, settings))
         return themed(charts.cumulative_lift(frame, settings.sequential), theme)
 
     @app.callback(Output(ids.PLAN_RESULT, "children"), CAMPAIGN, FILTERS, Input(ids.PLAN_METRIC, "value"),

@@ -29,27 +29,32 @@ class Design:
     """What a readout analyses; the values that change its numbers are all here (and in the cache key)."""
 
     campaign_id: int
-    window: Window
+    window: Window  # the days the snapshot's campaign tables cover (the timeline's days)
     customers: str  # the selection's condition on the snapshot's `customers` table
     cap: float | None = None  # the percentile (0..1) values are capped at; None: no capping
 
     def params(self) -> dict:
-        return {"campaign": self.campaign_id, "cap": self.cap, **self.window.params()}
+        return {"campaign": self.campaign_id, "cap": self.cap}
 
 
 def values_sql(design: Design) -> str:
     """A query with a row per analysed customer: customer_id, variant and every value column."""
-    capped = [f"least({column}, (SELECT {column} FROM caps)) AS {column}"
-              for column in (*CAPPED, *(f"pre_{c}" for c in CAPPED))] if design.cap is not None else []
-    untouched = [c for c in (*VALUES, *PRE_VALUES) if design.cap is None or c.removeprefix("pre_") not in CAPPED]
-    caps = (", caps AS (SELECT " + ", ".join(f"quantile_cont({c}, $cap) AS {c}" for c in
-                                            (*CAPPED, *(f"pre_{c}" for c in CAPPED))) + " FROM raw_values)"
-            if design.cap is not None else "")
+    limited = (*CAPPED, *(f"pre_{column}" for column in CAPPED)) if design.cap is not None else ()
+    columns = [f"least({c}, (SELECT {c} FROM caps)) AS {c}" if c in limited else c for c in (*VALUES, *PRE_VALUES)]
+    caps = (f", caps AS (SELECT {', '.join(f'quantile_cont({c}, $cap) AS {c}' for c in limited)} FROM raw_values)"
+            if limited else "")
     return f"""
 WITH raw_values AS (
     SELECT * FROM campaign_customers WHERE campaign_id = $campaign AND {design.customers}
 ){caps}
-SELECT customer_id, variant, {", ".join(untouched + capped)} FROM raw_values"""
+SELECT customer_id, variant, {", ".join(columns)} FROM raw_values"""
+
+
+def variants(warehouse: Warehouse, design: Design) -> list[str]:
+    """The variants the analysed customers are in."""
+    query = f"SELECT DISTINCT variant FROM campaign_customers WHERE campaign_id = $campaign AND {design.customers}"
+    return sorted(variant for (variant,) in warehouse.snapshot.execute(query, {"campaign": design.campaign_id})
+                  .fetchall())
 
 
 def _sums() -> list[str]:

@@ -1,4 +1,7 @@
-"""The days a readout measures: the campaign window (up to the data's last day) and the pre-campaign window."""
+"""The days a readout measures: the campaign window (up to the data's last day) and the pre-campaign window.
+
+The snapshot computes the same windows (`campaign_windows` in schema.sql) for its campaign tables.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +24,6 @@ class Window:
     @property
     def pre_end(self) -> dt.date:
         return self.start - dt.timedelta(days=1)
-
-    def params(self) -> dict:
-        return {"start": self.start, "end": self.end, "pre_start": self.pre_start}
 
     def label(self) -> str:
         return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
