@@ -3,6 +3,7 @@ figures, tables and words out."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from dash import Input, Output, State, html
 
@@ -24,6 +25,7 @@ from services.campaigns.verdict import p_text, verdict
 from services.campaigns.window import window_of
 from services.csv_export import to_csv
 from services.experiments.multiple import METHODS
+from services.models import ANALYST_ROLES
 
 CAMPAIGN = Input(ids.CAMPAIGN, "value")
 SETTINGS = [Input(ids.CUPED, "value"), Input(ids.CAP, "value"), Input(ids.CORRECTION, "value"),
@@ -94,6 +96,7 @@ def register(app, context) -> None:
     @app.callback(Output(ids.CAMPAIGN, "options"), Output(ids.CAMPAIGN, "value"),
                   Output(ids.DIMENSION, "options"), Input(ids.CONTENT, "id"))
     def fill_choices(_content):
+        context.require_role(ANALYST_ROLES)
         known, default = campaign_list(), campaign_of(None)
         options = [{"label": f"{c.name} ({c.starts_on:%b %Y})", "value": str(c.campaign_id)} for c in known]
         segments = [{"label": f"Saved segment: {name}", "value": f"{SEGMENT_PREFIX}{segment_id}"}
@@ -109,22 +112,28 @@ def register(app, context) -> None:
         CAMPAIGN, FILTERS, *SETTINGS, THEME,
     )
     def update_readout(value, search, cuped, cap, correction, sequential, theme):
+        context.require_role(ANALYST_ROLES)
         filters, info = filters_of(context, search), campaign_of(value)
         if info is None:
             return ("No campaigns in the data yet.", None, False, HIDDEN, None, None, None, {}, [], {}, None)
         settings = settings_of(cuped, cap, correction, sequential)
         result = readout_of(info, filters, settings)
         if result is None:
-            return (_description(info), _not_measurable(info), True, HIDDEN, None, None, None, {}, [], {}, None)
-        profit, table = profit_of(result), readout_table(result)
+            started = window_of(info, context.filter_options().last_date) is not None
+            return (_description(info), _not_measurable(info, started), True, HIDDEN, None, None, None, {}, [], {},
+                    None)
+        # money is never capped: capping steadies the tests, but a capped revenue is not revenue
+        money = result if settings.cap is None else readout_of(info, filters, replace(settings, cap=None))
+        profit, table = profit_of(money), readout_table(result)
         return (_description(info), None, False, {}, ids.health_badges(_health(result)), verdict(result, profit),
-                ids.kpi_cards(_kpis(result, profit)), themed(charts.lift_bars(table, settings.alpha), theme),
+                ids.kpi_cards(_kpis(result, profit)), themed(charts.lift_bars(table), theme),
                 _rows(table, result), themed(charts.profit_waterfall(profit), theme), _profit_facts(profit))
 
     @app.callback(Output(ids.SEGMENT_GRAPH, "figure"), Output(ids.SEGMENT_GRID, "rowData"),
                   Output(ids.INTERACTION, "children"), CAMPAIGN, FILTERS, *SETTINGS,
                   Input(ids.DIMENSION, "value"), Input(ids.SEGMENT_METRIC, "value"), THEME)
     def update_segments(value, search, cuped, cap, correction, sequential, dimension, metric, theme):
+        context.require_role(ANALYST_ROLES)
         filters, info = filters_of(context, search), campaign_of(value)
         settings = settings_of(cuped, cap, correction, sequential)
         dimension, metric = choice(dimension, dimension_keys()), BY_KEY[choice(metric, tuple(BY_KEY), "orders")]
@@ -133,12 +142,13 @@ def register(app, context) -> None:
                                                        settings)))
         if found is None:
             return empty_figure("No readout"), [], None
-        return (themed(charts.segment_lifts(found.table, settings.alpha), theme), found.table.round(6).to_dict(
+        return (themed(charts.segment_lifts(found.table), theme), found.table.round(6).to_dict(
             "records"), _interaction_text(found))
 
     @app.callback(Output(ids.TIMELINE_GRAPH, "figure"), CAMPAIGN, FILTERS, *SETTINGS,
                   Input(ids.TIMELINE_METRIC, "value"), THEME)
     def update_timeline(value, search, cuped, cap, correction, sequential, metric, theme):
+        context.require_role(ANALYST_ROLES)
         filters, info = filters_of(context, search), campaign_of(value)
         settings = settings_of(cuped, cap, correction, sequential)
         metric = BY_KEY[choice(metric, PER_CUSTOMER_KEYS, "orders")]
@@ -151,6 +161,7 @@ def register(app, context) -> None:
     @app.callback(Output(ids.PLAN_RESULT, "children"), CAMPAIGN, FILTERS, Input(ids.PLAN_METRIC, "value"),
                   Input(ids.PLAN_MDE, "value"), Input(ids.PLAN_POWER, "value"))
     def update_plan(value, search, metric, mde, power):
+        context.require_role(ANALYST_ROLES)
         filters, info = filters_of(context, search), campaign_of(value)
         metric = BY_KEY[choice(metric, PER_CUSTOMER_KEYS, "orders")]
         mde = number_of(mde, 0.1, 100.0, ids.DEFAULT_MDE) / 100.0
@@ -168,6 +179,7 @@ def register(app, context) -> None:
                   State(fb.STORE, "data"), State(ids.CUPED, "value"), State(ids.CAP, "value"),
                   State(ids.CORRECTION, "value"), State(ids.SEQUENTIAL, "value"), prevent_initial_call=True)
     def export_readout(_clicks, value, search, cuped, cap, correction, sequential):
+        context.require_role(ANALYST_ROLES)
         filters, info = filters_of(context, search), campaign_of(value)
         settings = settings_of(cuped, cap, correction, sequential)
         result = info and readout_of(info, filters, settings)
@@ -185,10 +197,15 @@ def _description(info: catalog.CampaignInfo) -> list:
                            info.kind.replace("_", " "), info.cost, share)
 
 
-def _not_measurable(info: catalog.CampaignInfo) -> list:
-    reason = ("has no assignment to variants, so there is no control group to compare with: its effect cannot be "
-              "measured. Its window is shaded on the revenue timeline below."
-              if not info.randomised else "starts after the last order in the data: there is nothing to measure yet.")
+def _not_measurable(info: catalog.CampaignInfo, started: bool) -> list:
+    if not info.randomised:
+        reason = ("has no assignment to variants, so there is no control group to compare with: its effect cannot be "
+                  "measured. Its window is shaded on the revenue timeline below.")
+    elif not started:
+        reason = "starts after the last order in the data: there is nothing to measure yet."
+    else:
+        reason = ("has no customers in at least two variants among those the filters select. Remove a filter or "
+                  "choose another saved segment to see its readout.")
     return [html.I(className="bi bi-info-circle me-2"), html.Div(f"{info.name} {reason}")]
 
 
@@ -215,8 +232,8 @@ def _health(result) -> list[tuple[str, str, str]]:
     return items
 
 
-def _tone(effect, p_adjusted: float, alpha: float) -> str:
-    return "neutral" if not p_adjusted < alpha else "good" if effect.relative > 0 else "bad"
+def _tone(item, alpha: float) -> str:
+    return "neutral" if not item.significant(alpha) else "good" if item.effect.relative > 0 else "bad"
 
 
 def _kpis(result, profit) -> list[tuple]:
@@ -224,7 +241,7 @@ def _kpis(result, profit) -> list[tuple]:
         item = result.result(key)
         e = item.effect
         return (card_id, title, icon, fmt.change(e.relative), f"95% CI {fmt.change(e.relative_low)} to "
-                f"{fmt.change(e.relative_high)}", _tone(e, item.p_adjusted, result.settings.alpha))
+                f"{fmt.change(e.relative_high)}", _tone(item, result.settings.alpha))
     paid = {True: "good", False: "bad", None: "neutral"}[profit.paid]
     roi = profit.roi
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts.components import data_grid, export_button, graph, section, segmented
+from layouts.components import analyst_note, data_grid, export_button, graph, section, segmented
 from services import formatting as fmt
 from services.campaigns.metrics import METRICS, PER_CUSTOMER
 from services.campaigns.readout import CAPS
@@ -14,6 +14,7 @@ from services.experiments.bayesian import DEFAULT_PRIOR
 from services.experiments.health import MIN_CUSTOMERS_PER_VARIANT, SRM_ALPHA
 from services.experiments.multiple import METHODS
 from services.experiments.sequential import DEFAULT_N_STAR
+from services.models import ANALYST_ROLES
 
 CONTENT = "campaigns-content"
 CAMPAIGN = "campaigns-campaign"
@@ -66,13 +67,16 @@ VALUE = {**NUMBER, "valueFormatter": {"function": "params.value == null ? '–' 
                                                   "d3.format('.1%')(params.value) : d3.format(',.2f')(params.value)"}}
 COUNT = {**NUMBER, "valueFormatter": {"function": "d3.format(',')(params.value)"}}
 SIGNIFICANT = {"styleConditions": [
-    {"condition": "params.data.p_adjusted < 0.05 && params.data.relative_lift > 0",
+    {"condition": "params.data.significant && params.data.relative_lift > 0",
      "style": {"color": "#16a34a", "fontWeight": "600"}},
-    {"condition": "params.data.p_adjusted < 0.05 && params.data.relative_lift < 0",
+    {"condition": "params.data.significant && params.data.relative_lift < 0",
      "style": {"color": "#dc2626", "fontWeight": "600"}}]}
 
 
-def layout() -> html.Div:
+def layout(role: str) -> html.Div:
+    """Experiment readouts are for analysts and administrators; everyone sees the seasonality."""
+    if role not in ANALYST_ROLES:
+        return html.Div([analyst_note(False, "read campaign experiments"), _seasonality()], id=CONTENT)
     return html.Div([
         _toolbar(),
         dbc.Alert(id=NOT_RANDOMISED, is_open=False, color="info", className="d-flex align-items-start"),
@@ -141,7 +145,7 @@ def _profit_note() -> str:
     return ("Incremental = the per-customer lift times the treated customers. Revenue is net of discounts, so "
             "profit is after the discount; the campaign's cost comes on top. ROI = (incremental profit − cost) / "
             "cost. Break-even lift: how much orders per customer had to rise to pay for the discount and the cost "
-            "at the treatment's profit per sale.")
+            "at the treatment's profit per sale. Money is never capped, even with capping on.")
 
 
 def readout_columns() -> list[dict]:

@@ -20,12 +20,12 @@ def _tone(relative: float, significant: bool) -> str:
     return FLAT if not significant or math.isnan(relative) else GOOD if relative > 0 else BAD
 
 
-def lift_bars(table: pd.DataFrame, alpha: float = 0.05) -> go.Figure:
+def lift_bars(table: pd.DataFrame) -> go.Figure:
     """Relative lift per metric with its 95% interval: green up, red down, grey when not significant."""
     if table.empty:
         return empty_figure("No readout")
     rows = table.iloc[::-1]  # the first metric on top
-    colours = [_tone(r, p < alpha) for r, p in zip(rows["relative_lift"], rows["p_adjusted"])]
+    colours = [_tone(r, s) for r, s in zip(rows["relative_lift"], rows["significant"])]
     figure = go.Figure(go.Bar(
         y=rows["metric"], x=rows["relative_lift"], orientation="h", marker={"color": colours},
         error_x={"type": "data", "symmetric": False, "array": rows["relative_high"] - rows["relative_lift"],
@@ -57,10 +57,10 @@ def profit_waterfall(profit) -> go.Figure:
     return figure
 
 
-def segment_lifts(table: pd.DataFrame, alpha: float = 0.05) -> go.Figure:
+def segment_lifts(table: pd.DataFrame) -> go.Figure:
     if table.empty:
         return empty_figure("No segment has customers in both variants")
-    colours = [_tone(r, p < alpha) for r, p in zip(table["relative"], table["p_adjusted"])]
+    colours = [_tone(r, s) for r, s in zip(table["relative"], table["significant"])]
     figure = go.Figure(go.Bar(
         x=table["segment"], y=table["relative"], marker={"color": colours},
         error_y={"type": "data", "symmetric": False, "array": table["relative_high"] - table["relative"],

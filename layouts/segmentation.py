@@ -5,10 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from layouts import segmentation_assign, segmentation_lab, segmentation_rfm, segmentation_segments
+from services.models import ANALYST_ROLES
 
 CONTENT = "segmentation-content"
 SECTIONS = "segmentation-sections"
-ANALYST_ROLES = frozenset({"analyst", "admin"})
 
 
 def layout(role: str, lab_features: list[str] | None = None) -> html.Div:

@@ -33,7 +33,7 @@ TAB_LIST = (
     Tab("performance", "Customer performance", "bi-people", lambda _role, _preset: performance.layout()),
     Tab("segmentation", "Segmentation", "bi-diagram-3", segmentation.layout),
     Tab("coupons", "Coupons", "bi-ticket-perforated", lambda _role, _preset: coupons.layout()),
-    Tab("campaigns", "Campaigns", "bi-megaphone", lambda _role, _preset: campaigns.layout()),
+    Tab("campaigns", "Campaigns", "bi-megaphone", lambda role, _preset: campaigns.layout(role)),
 )
 TAB_KEYS = tuple(tab.key for tab in TAB_LIST)
 DEFAULT_TAB = TAB_KEYS[0]

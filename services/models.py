@@ -34,6 +34,7 @@ NAMING_CONVENTION = {
 
 COUPON_EVENTS = ("issued", "claimed", "burned", "expired")
 ROLES = ("admin", "analyst", "viewer")
+ANALYST_ROLES = frozenset({"analyst", "admin"})  # run segmentations, read campaign experiments
 GENDERS = ("Female", "Male", "Other", "Unknown")
 
 

@@ -209,9 +209,11 @@ def _effect(control: float, treatment: float, low: float, high: float, relative:
 
 def welch(control, treatment, alpha: float = 0.05) -> dict:
     c, t = np.asarray(control, float), np.asarray(treatment, float)
-    if len(c) < 2 or len(t) < 2:
-        return dict.fromkeys(("control", "treatment", "absolute", "absolute_low", "absolute_high", "relative",
-                              "relative_low", "relative_high", "p_value", "se_absolute", "se_relative"), math.nan)
+    if len(c) < 2 or len(t) < 2:  # no variance: the means, and nothing else
+        relative = t.mean() / c.mean() - 1 if c.mean() != 0 else math.nan
+        return {**dict.fromkeys(("absolute_low", "absolute_high", "relative_low", "relative_high", "p_value",
+                                 "se_absolute", "se_relative"), math.nan),
+                "control": c.mean(), "treatment": t.mean(), "absolute": t.mean() - c.mean(), "relative": relative}
     result = stats.ttest_ind(t, c, equal_var=False)
     interval = result.confidence_interval(1 - alpha)
     var_t, var_c = t.var(ddof=1) / len(t), c.var(ddof=1) / len(c)
@@ -234,6 +236,8 @@ def proportion(control, treatment, alpha: float = 0.05) -> dict:
 
 def _ratio_of(m: np.ndarray, d: np.ndarray) -> tuple[float, float]:
     """The ratio of sums and the delta-method variance of it from the sample covariance of (m, d)."""
+    if len(m) < 2:
+        return m.sum() / d.sum() if d.sum() != 0 else math.nan, math.nan
     (var_m, cov), (_, var_d) = np.cov(m, d, ddof=1)
     m_bar, d_bar = m.mean(), d.mean()
     ratio = m_bar / d_bar

@@ -29,8 +29,10 @@ class Warehouse:
     def frame(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self._execute(query, params).df()
 
-    def row(self, query: str, params: dict | None = None) -> tuple:
-        return self._execute(query, params).fetchone()
+    def row(self, query: str, params: dict | None = None) -> tuple | None:
+        """The first row; the result is read to the end (a pending one blocks registering views later)."""
+        rows = self._execute(query, params).fetchall()
+        return rows[0] if rows else None
 
     def _execute(self, query: str, params: dict | None) -> duckdb.DuckDBPyConnection:
         """Run `query` with those of `params` it names (DuckDB refuses unused ones)."""

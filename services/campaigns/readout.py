@@ -48,12 +48,23 @@ class Health:
     other_variants: tuple[str, ...]  # variants beyond the compared two
 
 
+def significant(effect: Effect, p_adjusted: float, alpha: float) -> bool:
+    """The adjusted p-value below alpha; with sequential intervals, which the fixed-horizon p-value does not
+    know about, the interval must exclude zero too."""
+    if not p_adjusted < alpha:
+        return False
+    return not effect.sequential or effect.absolute_low > 0 or effect.absolute_high < 0
+
+
 @dataclass(frozen=True)
 class Result:
     metric: Metric
     effect: Effect
     p_adjusted: float
     cuped: bool  # CUPED adjusted this metric
+
+    def significant(self, alpha: float) -> bool:
+        return significant(self.effect, self.p_adjusted, alpha)
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def _health(counts: pd.DataFrame, info: CampaignInfo, control: str, treatment: s
 
 TABLE_COLUMNS = ["metric", "kind", "control", "treatment", "absolute_lift", "absolute_low", "absolute_high",
                  "relative_lift", "relative_low", "relative_high", "p_value", "p_adjusted", "chance_to_win",
-                 "expected_loss", "cuped"]
+                 "expected_loss", "cuped", "significant"]
 
 
 def readout_table(result: Readout | None) -> pd.DataFrame:
@@ -151,5 +162,6 @@ def readout_table(result: Readout | None) -> pd.DataFrame:
             "relative_lift": e.relative, "relative_low": e.relative_low, "relative_high": e.relative_high,
             "p_value": e.p_value, "p_adjusted": item.p_adjusted, "chance_to_win": e.chance_to_win,
             "expected_loss": e.expected_loss, "cuped": item.cuped,
+            "significant": item.significant(result.settings.alpha),
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from services.analytics.warehouse import Warehouse
 from services.campaigns.facts import TOTAL, Design, stats_of, variant_sums
 from services.campaigns.metrics import Metric
-from services.campaigns.readout import Settings, effects
+from services.campaigns.readout import Settings, effects, significant
 from services.experiments import multiple
 from services.experiments.interaction import Heterogeneity, Interaction, heterogeneity, interaction_test
 from services.experiments.sufficient import MeanStats
@@ -59,7 +58,7 @@ def saved_segment_dimension(warehouse: Warehouse, segment_id: int, name: str) ->
 class Breakdown:
     dimension: Dimension
     metric: Metric
-    table: pd.DataFrame  # segment, control_n, treatment_n, control, treatment, relative(_low/_high), p_value, p_adjusted
+    table: pd.DataFrame  # segment, counts, control, treatment, relative(_low/_high), se_relative, p_value, p_adjusted, significant
     interaction: Interaction | None  # absolute scale; None for ratio metrics
     relative_test: Heterogeneity  # relative scale
     correction: str
@@ -69,12 +68,13 @@ def breakdown(warehouse: Warehouse, design: Design, dimension: Dimension, metric
               treatment: str, settings: Settings) -> Breakdown:
     sums = variant_sums(warehouse, design, dimension.sql, dimension.joins)
     sums = sums[sums["segment"] != TOTAL]
-    rows = []
+    rows, found = [], []
     for segment, group in sums.groupby("segment", sort=True):
         by_variant = group.set_index("variant")
         if control not in by_variant.index or treatment not in by_variant.index:
             continue
         (_, effect, _), = effects(by_variant.loc[control], by_variant.loc[treatment], (metric,), settings)
+        found.append(effect)
         rows.append({"segment": segment, "control_n": int(by_variant.loc[control, "n"]),
                      "treatment_n": int(by_variant.loc[treatment, "n"]), "control": effect.control,
                      "treatment": effect.treatment, "relative": effect.relative, "relative_low": effect.relative_low,
@@ -83,6 +83,7 @@ def breakdown(warehouse: Warehouse, design: Design, dimension: Dimension, metric
     table = pd.DataFrame(rows, columns=["segment", "control_n", "treatment_n", "control", "treatment", "relative",
                                         "relative_low", "relative_high", "se_relative", "p_value"])
     table["p_adjusted"] = multiple.adjust(table["p_value"].tolist(), settings.correction) if len(table) else []
+    table["significant"] = [significant(e, p, settings.alpha) for e, p in zip(found, table["p_adjusted"])]
     return Breakdown(dimension, metric, table, _interaction(sums, metric, control, treatment),
                      heterogeneity(table["relative"], table["se_relative"] ** 2), settings.correction)
 
@@ -96,9 +97,3 @@ def _interaction(sums: pd.DataFrame, metric: Metric, control: str, treatment: st
         variant = "control" if row["variant"] == control else "treatment"
         cells[(row["segment"], variant)] = MeanStats(stats.n, stats.total, stats.sum_squares)
     return interaction_test(cells)
-
-
-def strongest(table: pd.DataFrame) -> pd.Series | None:
-    """The segment with the largest significant (adjusted) lift, for the verdict; None when none is."""
-    significant = table[(table["p_adjusted"] < 0.05) & np.isfinite(table["relative"])]
-    return None if significant.empty else significant.sort_values("relative", ascending=False).iloc[0]

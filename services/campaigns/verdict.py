@@ -40,16 +40,12 @@ def _health(result: Readout) -> str:
     return ""
 
 
-def _significant(item: Result, alpha: float) -> bool:
-    return item.p_adjusted < alpha
-
-
 def _effect(item: Result, result: Readout) -> str:
     e, label = item.effect, item.metric.label
     interval = f"95% CI {change(e.relative_low)} to {change(e.relative_high)}"
     method = METHODS[result.settings.correction]
     adjusted = "" if result.settings.correction == "none" else f", {method}-adjusted {p_text(item.p_adjusted)}"
-    if _significant(item, result.settings.alpha):
+    if item.significant(result.settings.alpha):
         direction = "rose" if e.relative > 0 else "fell"
         return f"{label} {direction} by {percent(abs(e.relative))} ({interval}, {p_text(e.p_value)}{adjusted})."
     return (f"{label} did not change detectably ({change(e.relative)}, {interval}, {p_text(e.p_value)}{adjusted}); "
@@ -57,7 +53,7 @@ def _effect(item: Result, result: Readout) -> str:
 
 
 def _others(result: Readout) -> str:
-    moved = [result.result(key) for key in SECONDARY if _significant(result.result(key), result.settings.alpha)]
+    moved = [result.result(key) for key in SECONDARY if result.result(key).significant(result.settings.alpha)]
     if not moved:
         return "No other metric moved detectably."
     changes = [f"{item.metric.label.lower()} {change(item.effect.relative)}" for item in moved]
@@ -89,4 +85,5 @@ def _settings(result: Readout) -> str:
         notes.append(f"values above the {s.cap * 100:g}th percentile are capped")
     if s.sequential:
         notes.append("intervals are sequential (valid at any look)")
-    return (("; ".join(notes)).capitalize() + ".") if notes else ""
+    text = "; ".join(notes)
+    return f"{text[0].upper()}{text[1:]}." if notes else ""
