@@ -4,11 +4,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import duckdb
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from services.analytics.snapshot import build_snapshot, open_snapshot
 from services.db import make_engine, upgrade_schema
 from services.models import Base
 
@@ -163,3 +167,15 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@contextmanager
+def opened_snapshot(engine: Engine, directory: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh analytics snapshot of the database, built in `directory` and open (read-only) for the block."""
+    path = Path(directory) / "analytics.duckdb"
+    build_snapshot(engine, path)
+    database = open_snapshot(path)
+    try:
+        yield database
+    finally:
+        database.close()

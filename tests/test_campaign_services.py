@@ -34,7 +34,6 @@ from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
-from services.analytics.snapshot import build_snapshot, open_snapshot
 from services.analytics.warehouse import Warehouse
 from services.campaigns import catalog, facts, planning, profit, readout, segments, timeline, verdict
 from services.campaigns.facts import TOTAL, Design
@@ -60,7 +59,7 @@ from services.models import (
 from services.refresh import refresh
 from services.rules import UNKNOWN
 from tests import campaign_reference as ref
-from tests.conftest import clear_tables
+from tests.conftest import clear_tables, opened_snapshot
 
 CUSTOMERS, SEED = 4000, 7
 RTOL, ATOL = 1e-6, 1e-9
@@ -201,11 +200,8 @@ def data(database_url) -> Iterator[Data]:
 
 @pytest.fixture(scope="module")
 def snapshot(data, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path = tmp_path_factory.mktemp("campaigns") / "analytics.duckdb"
-    build_snapshot(data.engine, path)
-    database = open_snapshot(path)
-    yield database
-    database.close()
+    with opened_snapshot(data.engine, tmp_path_factory.mktemp("campaigns")) as database:
+        yield database
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ calendar month. The services are not used to compute an expectation.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 import math
 import re
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -36,7 +34,7 @@ from services.models import AuditLog, User
 from services.refresh import refresh
 from services.segmentation.saved import save_segment
 from tests.conftest import ADMIN_PASSWORD, AuthActions, make_app
-from tests.dash_client import call
+from tests.dash_client import array, assert_no_data_without_login, call, find, listed_outputs, ok, text
 
 FILTERS = "filters-store.data"
 THEME = "shell-theme-store.data"
@@ -229,40 +227,6 @@ def _capped(frame: pd.DataFrame, percentile: float) -> pd.DataFrame:
 # --- reading the callbacks' answers --------------------------------------------------------------------
 
 
-def _find(node, component_id: str) -> dict | None:
-    """The props of the component with this id inside a rendered tree."""
-    if isinstance(node, dict):
-        props = node.get("props", {})
-        if isinstance(props, dict) and props.get("id") == component_id:
-            return props
-        return next((found for found in map(lambda n: _find(n, component_id), node.values()) if found), None)
-    if isinstance(node, list):
-        return next((found for found in map(lambda n: _find(n, component_id), node) if found), None)
-    return None
-
-
-def _text(node) -> str:
-    if isinstance(node, (str, int, float)):
-        return str(node)
-    if isinstance(node, dict):
-        return _text(node.get("props", {}).get("children"))
-    if isinstance(node, list):
-        return " ".join(_text(child) for child in node)
-    return ""
-
-
-def _array(values) -> np.ndarray:
-    """A figure's array as JSON carries it: a list, or Plotly's typed array (base64 bytes and a dtype)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
-    return np.asarray(values)
-
-
-def _ok(response) -> dict:
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_json()["response"]
-
-
 def _settings(campaign, search="", cuped=False, cap="off", correction="holm", sequential=False) -> dict:
     """The readout's inputs as the browser sends them (the campaign first: it is the trigger)."""
     return {CAMPAIGN: campaign, FILTERS: search, CUPED: cuped, CAP: cap, CORRECTION: correction,
@@ -281,17 +245,17 @@ class Readout:
         return self.rows[LABELS[key]]
 
     def kpi(self, name: str) -> str:
-        return _text(_find(self.outputs[ids.KPI_GRID]["children"], f"campaigns-kpi-{name}")["children"])
+        return text(find(self.outputs[ids.KPI_GRID]["children"], f"campaigns-kpi-{name}")["children"])
 
     def kpi_note(self, name: str) -> str:
         for card in self.outputs[ids.KPI_GRID]["children"]:
-            if _find(card, f"campaigns-kpi-{name}") is not None:
-                return _text(card["props"]["children"]["props"]["children"][2])
+            if find(card, f"campaigns-kpi-{name}") is not None:
+                return text(card["props"]["children"]["props"]["children"][2])
         raise KeyError(name)
 
     @property
     def badges(self) -> list[str]:
-        return [_text(badge) for badge in self.outputs[ids.HEALTH]["children"] or []]
+        return [text(badge) for badge in self.outputs[ids.HEALTH]["children"] or []]
 
     @property
     def verdict(self) -> str:
@@ -303,38 +267,38 @@ class Readout:
 
     @property
     def notice(self) -> tuple[bool, str]:
-        return self.outputs[ids.NOT_RANDOMISED]["is_open"], _text(self.outputs[ids.NOT_RANDOMISED]["children"]).strip()
+        return self.outputs[ids.NOT_RANDOMISED]["is_open"], text(self.outputs[ids.NOT_RANDOMISED]["children"]).strip()
 
 
 def _readout(client, campaign, **settings) -> Readout:
-    return Readout(_ok(call(client, f"{ids.READOUT_GRID}.rowData", _settings(campaign, **settings))))
+    return Readout(ok(call(client, f"{ids.READOUT_GRID}.rowData", _settings(campaign, **settings))))
 
 
 def _segments(client, campaign, dimension, metric="orders", **settings) -> dict:
-    outputs = _ok(call(client, f"{ids.SEGMENT_GRID}.rowData",
+    outputs = ok(call(client, f"{ids.SEGMENT_GRID}.rowData",
                        {**_settings(campaign, **settings), DIMENSION: dimension, SEGMENT_METRIC: metric}))
-    return {"rows": outputs[ids.SEGMENT_GRID]["rowData"], "text": _text(outputs[ids.INTERACTION]["children"]),
+    return {"rows": outputs[ids.SEGMENT_GRID]["rowData"], "text": text(outputs[ids.INTERACTION]["children"]),
             "figure": outputs[ids.SEGMENT_GRAPH]["figure"]}
 
 
 def _timeline(client, campaign, metric="orders", **settings) -> list[dict]:
     inputs = {**_settings(campaign, **settings), f"{ids.TIMELINE_METRIC}.value": metric}
-    return _ok(call(client, f"{ids.TIMELINE_GRAPH}.figure", inputs))[ids.TIMELINE_GRAPH]["figure"]["data"]
+    return ok(call(client, f"{ids.TIMELINE_GRAPH}.figure", inputs))[ids.TIMELINE_GRAPH]["figure"]["data"]
 
 
 def _plan(client, campaign, metric="orders", mde=ids.DEFAULT_MDE, power="0.8", search="") -> str:
     inputs = {CAMPAIGN: campaign, FILTERS: search, f"{ids.PLAN_METRIC}.value": metric,
               f"{ids.PLAN_MDE}.value": mde, f"{ids.PLAN_POWER}.value": power}
-    return _text(_ok(call(client, f"{ids.PLAN_RESULT}.children", inputs))[ids.PLAN_RESULT]["children"])
+    return text(ok(call(client, f"{ids.PLAN_RESULT}.children", inputs))[ids.PLAN_RESULT]["children"])
 
 
 def _export(client, campaign, search="", **settings) -> dict:
     state = {key: value for key, value in _settings(campaign, search, **settings).items() if key != THEME}
-    return _ok(call(client, f"{ids.DOWNLOAD}.data", {f"{ids.EXPORT}.n_clicks": 1}, state))[ids.DOWNLOAD]["data"]
+    return ok(call(client, f"{ids.DOWNLOAD}.data", {f"{ids.EXPORT}.n_clicks": 1}, state))[ids.DOWNLOAD]["data"]
 
 
 def _seasonality(client, search="") -> dict:
-    return _ok(call(client, f"{ids.SEASON_FACTS}.children", {FILTERS: search, THEME: None}))
+    return ok(call(client, f"{ids.SEASON_FACTS}.children", {FILTERS: search, THEME: None}))
 
 
 def _login(app, username: str):
@@ -362,7 +326,7 @@ def _p_text(p: float) -> str:
 
 def test_fill_choices_lists_every_campaign_and_defaults_to_the_latest_randomised(client, auth, truth):
     auth.login()
-    outputs = _ok(call(client, f"{ids.CAMPAIGN}.options", {f"{ids.CONTENT}.id": ids.CONTENT}))
+    outputs = ok(call(client, f"{ids.CAMPAIGN}.options", {f"{ids.CONTENT}.id": ids.CONTENT}))
     ordered = truth.ordered()
     assert outputs[ids.CAMPAIGN]["options"] == [
         {"label": f"{row['name']} ({row['starts_on']:%b %Y})", "value": str(int(row["id"]))}
@@ -383,7 +347,7 @@ def test_fill_choices_lists_every_campaign_and_defaults_to_the_latest_randomised
 
 def test_a_scoped_analyst_sees_the_same_campaigns_and_every_shared_segment(app, truth):
     """Saved segments are shared (anyone may use one; only its owner or an admin may delete it)."""
-    outputs = _ok(call(_login(app, "aussie"), f"{ids.CAMPAIGN}.options", {f"{ids.CONTENT}.id": ids.CONTENT}))
+    outputs = ok(call(_login(app, "aussie"), f"{ids.CAMPAIGN}.options", {f"{ids.CONTENT}.id": ids.CONTENT}))
     assert [o["value"] for o in outputs[ids.CAMPAIGN]["options"]] == [str(int(i)) for i in truth.ordered()["id"]]
     assert {o["value"] for o in outputs[ids.DIMENSION]["options"]} >= {
         f"segment:{truth.segment_id(HIGH_SPENDERS)}", f"segment:{truth.segment_id(OUTSIDE)}"}
@@ -434,7 +398,7 @@ def test_the_readout_equals_pandas_on_the_raw_tables(client, auth, truth, name):
     assert readout.kpi("net") == fmt.money(net)
     bars = readout.outputs[ids.LIFT_GRAPH]["figure"]["data"][0]
     assert list(bars["y"]) == list(readout.rows)[::-1]  # the first metric on top
-    assert _array(bars["x"]) == pytest.approx([row["relative_lift"] for row in readout.rows.values()][::-1],
+    assert array(bars["x"]) == pytest.approx([row["relative_lift"] for row in readout.rows.values()][::-1],
                                               abs=1e-5, nan_ok=True)
 
 
@@ -446,7 +410,7 @@ def test_the_ab_test_finds_the_planted_orders_lift(client, auth, truth):
     assert 0.05 < lift < 0.25 and row["p_adjusted"] < 0.05 and row["relative_low"] > 0
     assert f"Orders per customer rose by {fmt.percent(lift)}" in readout.verdict
     assert readout.row("profit_per_sale")["relative_lift"] < 0 and "The campaign did not pay." in readout.verdict
-    kpis = _find(readout.outputs[ids.KPI_GRID]["children"], "campaigns-kpi-orders")
+    kpis = find(readout.outputs[ids.KPI_GRID]["children"], "campaigns-kpi-orders")
     assert "tone-good" in kpis["className"]
 
 
@@ -537,14 +501,14 @@ def test_with_sequential_on_a_lift_called_significant_has_an_interval_that_exclu
 def test_a_non_randomised_campaign_says_it_cannot_be_measured(client, auth, truth):
     auth.login()
     readout = _readout(client, truth.campaign_id(LOYALTY))
-    is_open, text = readout.notice
-    assert is_open and text == (f"{LOYALTY} has no assignment to variants, so there is no control group to compare "
+    is_open, notice = readout.notice
+    assert is_open and notice == (f"{LOYALTY} has no assignment to variants, so there is no control group to compare "
                                 "with: its effect cannot be measured. Its window is shaded on the revenue timeline "
                                 "below.")
     assert readout.outputs[ids.READOUT]["style"] == {"display": "none"}
     assert readout.outputs[ids.READOUT_GRID]["rowData"] == [] and readout.outputs[ids.KPI_GRID]["children"] is None
     info = truth.campaign(LOYALTY)
-    assert f"{info['starts_on']:%d %b %Y} – {info['ends_on']:%d %b %Y}" in _text(
+    assert f"{info['starts_on']:%d %b %Y} – {info['ends_on']:%d %b %Y}" in text(
         readout.outputs[ids.DESCRIPTION]["children"])
     assert _plan(client, truth.campaign_id(LOYALTY)) == "Planning needs a randomised campaign's control group."
     assert _segments(client, truth.campaign_id(LOYALTY), "gender")["rows"] == []
@@ -602,7 +566,7 @@ def test_the_cumulative_lift_ends_at_the_readouts_lift(client, auth, truth):
     line = traces["cumulative lift"]
     start, end, _ = truth.window(AB_TEST)
     assert (line["x"][0], line["x"][-1]) == (f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
-    assert _array(line["y"])[-1] == pytest.approx(_lift(_means(truth.values(AB_TEST), "orders")), abs=1e-9)
+    assert array(line["y"])[-1] == pytest.approx(_lift(_means(truth.values(AB_TEST), "orders")), abs=1e-9)
     assert "95% interval" in traces
 
 
@@ -731,7 +695,7 @@ def test_users_with_different_scopes_never_share_a_cached_answer(app, truth):
         both = expected[name].groupby("gender").filter(lambda g: g["variant"].nunique() == 2)  # comparable ones
         assert sum(r["control_n"] + r["treatment_n"] for r in rows) == len(both), name
         line = {t.get("name"): t for t in _timeline(clients[name], campaign)}["cumulative lift"]
-        assert _array(line["y"])[-1] == pytest.approx(_lift(_means(expected[name], "orders")), abs=1e-9), name
+        assert array(line["y"])[-1] == pytest.approx(_lift(_means(expected[name], "orders")), abs=1e-9), name
 
 
 @pytest.mark.parametrize("username", ["admin", "aussie"])
@@ -793,18 +757,18 @@ def test_seasonality_shows_the_year_the_week_and_the_peaks(client, auth, truth):
     auth.login()
     outputs = _seasonality(client)
     orders = truth.orders
-    facts = _text(outputs[ids.SEASON_FACTS]["children"])
-    peaks = _text(_find(outputs[ids.SEASON_FACTS]["children"], "campaigns-season-peaks")["children"])
+    facts = text(outputs[ids.SEASON_FACTS]["children"])
+    peaks = text(find(outputs[ids.SEASON_FACTS]["children"], "campaigns-season-peaks")["children"])
     assert "November" in peaks and "December" in peaks, peaks
 
     months = outputs[ids.SEASON_MONTH_GRAPH]["figure"]["data"][0]
     by_month = orders.groupby([orders["day"].dt.year, orders["day"].dt.month])["amount"].sum().groupby(level=1).mean()
     assert list(months["x"]) == [dt.date(2000, m, 1).strftime("%b") for m in by_month.index]
-    assert _array(months["y"]) == pytest.approx(by_month.to_numpy(), rel=1e-9)
+    assert array(months["y"]) == pytest.approx(by_month.to_numpy(), rel=1e-9)
     assert by_month.idxmax() in (11, 12)
 
     heatmap = outputs[ids.SEASON_HEATMAP]["figure"]["data"][0]
-    assert _array(heatmap["z"]).sum() == pytest.approx(orders["amount"].sum(), rel=1e-9)
+    assert array(heatmap["z"]).sum() == pytest.approx(orders["amount"].sum(), rel=1e-9)
     daily = orders.groupby("day")["amount"].sum().reindex(pd.date_range(orders["day"].min(), orders["day"].max()),
                                                          fill_value=0.0)
     busiest = daily.groupby(daily.index.day_of_week).mean().idxmax()
@@ -824,7 +788,7 @@ def test_seasonality_follows_the_date_filter_and_the_scope(app, truth):
     heatmap = _seasonality(client)[ids.SEASON_HEATMAP]["figure"]["data"][0]
     australians = truth.customers.loc[truth.customers["country"] == "Australia", "customer_id"]
     expected = truth.orders.loc[truth.orders["customer_id"].isin(australians), "amount"].sum()
-    assert _array(heatmap["z"]).sum() == pytest.approx(expected, rel=1e-9)
+    assert array(heatmap["z"]).sum() == pytest.approx(expected, rel=1e-9)
 
 
 # --- 7. the login guard --------------------------------------------------------------------------------
@@ -844,42 +808,17 @@ CAMPAIGN_CALLBACKS = [
 ]
 
 
-class _Replayed:
-    """A client that posts without a login, with the callback map a logged-in client read."""
-
-    def __init__(self, client, dependencies):
-        self.client, self.dependencies = client, dependencies
-
-    def get(self, _path):
-        return SimpleNamespace(get_json=lambda: self.dependencies)
-
-    def post(self, *args, **kwargs):
-        return self.client.post(*args, **kwargs)
-
-
 def test_the_list_covers_every_campaigns_callback(client, auth):
     auth.login()
     dependencies = client.get("/_dash-dependencies").get_json()
     campaign_callbacks = {c["output"] for c in dependencies if "campaigns-" in c["output"]}
-    listed = set()
-    for output, inputs, _state in CAMPAIGN_CALLBACKS:
-        first = next(iter(inputs))
-        listed |= {c["output"] for c in dependencies if output in c["output"]
-                   and first in [f"{i['id']}.{i['property']}" for i in c["inputs"]]}
+    listed = listed_outputs(dependencies, CAMPAIGN_CALLBACKS)
     assert listed == campaign_callbacks and len(campaign_callbacks) == len(CAMPAIGN_CALLBACKS)
 
 
 @pytest.mark.parametrize("output, inputs, state", CAMPAIGN_CALLBACKS, ids=[c[0] for c in CAMPAIGN_CALLBACKS])
 def test_a_campaigns_callback_without_a_login_gets_no_data(app, client, auth, output, inputs, state):
-    auth.login()
-    dependencies = client.get("/_dash-dependencies").get_json()
-    assert _ok(call(client, output, inputs, state))  # the same request with a login answers
-    auth.logout()
-    for anonymous in (client, app.test_client()):  # logged out, and never logged in
-        response = call(_Replayed(anonymous, dependencies), output, inputs, state)
-        assert response.status_code in (401, 403) or (
-            response.status_code in (301, 302, 303) and "/login" in response.headers["Location"])
-        assert "response" not in (response.get_json(silent=True) or {})
+    assert_no_data_without_login(app, client, auth, output, inputs, state)
 
 
 # --- 8. roles: experiment readouts are for analysts and administrators ---------------------------------
@@ -894,7 +833,7 @@ def test_a_viewer_posting_a_readout_callback_by_hand_gets_403(client, auth, outp
 
 def test_a_viewer_sees_seasonality_but_no_readout(client, auth):
     auth.login("viewer")
-    assert _ok(call(client, f"{ids.SEASON_FACTS}.children", {FILTERS: "", THEME: None}))
+    assert ok(call(client, f"{ids.SEASON_FACTS}.children", {FILTERS: "", THEME: None}))
     layout = str(ids.layout("viewer"))
     assert ids.SEASON_STL_GRAPH in layout and ids.CAMPAIGN not in layout and ids.VERDICT not in layout
     assert "read campaign experiments" in layout

@@ -7,10 +7,8 @@ is checked against an independent pandas computation from the raw SQL tables (`c
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +23,7 @@ from services.models import AuditLog, CouponEvent
 from services.refresh import refresh
 from services.segmentation.features import COUPON_FEATURES, city_feature_name
 from tests.conftest import ADMIN_PASSWORD, make_app
-from tests.dash_client import call
+from tests.dash_client import array, assert_no_data_without_login, call, find, listed_outputs, ok, text
 
 FILTERS = "filters-store.data"
 FOCUS = "coupons-focus.data"
@@ -107,76 +105,42 @@ def _median_days_to_burn(events: pd.DataFrame) -> float:
 # --- reading the callbacks' answers --------------------------------------------------------------------
 
 
-def _find(node, component_id: str) -> dict | None:
-    """The props of the component with this id inside a rendered tree."""
-    if isinstance(node, dict):
-        props = node.get("props", {})
-        if isinstance(props, dict) and props.get("id") == component_id:
-            return props
-        return next((found for found in map(lambda n: _find(n, component_id), node.values()) if found), None)
-    if isinstance(node, list):
-        return next((found for found in map(lambda n: _find(n, component_id), node) if found), None)
-    return None
-
-
-def _text(node) -> str:
-    if isinstance(node, (str, int, float)):
-        return str(node)
-    if isinstance(node, dict):
-        return _text(node.get("props", {}).get("children"))
-    if isinstance(node, list):
-        return " ".join(_text(child) for child in node)
-    return ""
-
-
-def _array(values) -> np.ndarray:
-    """A figure's array as JSON carries it: a list, or Plotly's typed array (base64 bytes and a dtype)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
-    return np.asarray(values)
-
-
 def _kpis(outputs: dict) -> dict[str, str]:
     cards = outputs["coupons-kpis"]["children"]
     names = ("issued", "claimed", "burned", "expired", "days", "revenue", "discount", "return", "margin")
-    return {name: _text(_find(cards, f"coupons-kpi-{name}")["children"]) for name in names}
-
-
-def _ok(response) -> dict:
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_json()["response"]
+    return {name: text(find(cards, f"coupons-kpi-{name}")["children"]) for name in names}
 
 
 def _summary(client, search: str = "", focus=None) -> dict:
-    return _ok(call(client, "coupons-kpis.children", {FILTERS: search, FOCUS: {} if focus is None else focus,
+    return ok(call(client, "coupons-kpis.children", {FILTERS: search, FOCUS: {} if focus is None else focus,
                                                       THEME: None}))
 
 
 def _funnel(outputs: dict) -> dict[str, int]:
     data = outputs["coupons-funnel-graph"]["figure"]["data"]
-    return dict(zip(["issued", "claimed", "burned"], _array(data[0]["x"]).tolist())) if data else {}
+    return dict(zip(["issued", "claimed", "burned"], array(data[0]["x"]).tolist())) if data else {}
 
 
 def _branch_rows(client, search: str = "", focus=None) -> list[dict]:
-    outputs = _ok(call(client, "coupons-branch-grid.rowData", {FILTERS: search, FOCUS: focus or {}, THEME: None}))
+    outputs = ok(call(client, "coupons-branch-grid.rowData", {FILTERS: search, FOCUS: focus or {}, THEME: None}))
     return outputs["coupons-branch-grid"]["rowData"]
 
 
 def _coupon_table(client, kind, search: str = "", focus=None) -> tuple[list[dict], list[dict]]:
-    outputs = _ok(call(client, "coupons-coupon-grid.rowData",
+    outputs = ok(call(client, "coupons-coupon-grid.rowData",
                        {FILTERS: search, FOCUS: focus or {}, "coupons-table-kind.value": kind}))
     grid = outputs["coupons-coupon-grid"]
     return grid["rowData"], grid["columnDefs"]
 
 
 def _export_branches(client, search: str = "", focus=None) -> dict:
-    outputs = _ok(call(client, "coupons-branch-download.data", {"coupons-branch-export.n_clicks": 1},
+    outputs = ok(call(client, "coupons-branch-download.data", {"coupons-branch-export.n_clicks": 1},
                        {FILTERS: search, FOCUS: focus or {}}))
     return outputs["coupons-branch-download"]["data"]
 
 
 def _export_coupons(client, kind="coupon", search: str = "", focus=None) -> dict:
-    outputs = _ok(call(client, "coupons-coupon-download.data", {"coupons-coupon-export.n_clicks": 1},
+    outputs = ok(call(client, "coupons-coupon-download.data", {"coupons-coupon-export.n_clicks": 1},
                        {FILTERS: search, FOCUS: focus or {}, "coupons-table-kind.value": kind}))
     return outputs["coupons-coupon-download"]["data"]
 
@@ -226,7 +190,7 @@ def test_summary_numbers_equal_the_coupon_events_and_orders(client, auth, app_da
     assert kpis["revenue"] == fmt.money(orders["amount"].sum())
     assert kpis["discount"] == fmt.money(orders["discount"].sum())
     assert kpis["margin"] == fmt.money((orders["amount"] - orders["cost"]).sum())
-    notes = _text(outputs["coupons-kpis"]["children"])
+    notes = text(outputs["coupons-kpis"]["children"])
     assert f"{fmt.percent(counts['claimed'] / counts['issued'])} of issued" in notes
     assert f"{fmt.percent(counts['burned'] / counts['claimed'])} of claimed" in notes
     assert outputs["coupons-empty-state"]["is_open"] is False
@@ -238,11 +202,11 @@ def test_a_date_range_outside_the_data_opens_the_empty_state(client, auth):
     auth.login()
     outputs = _summary(client, EMPTY_RANGE)
     assert outputs["coupons-empty-state"]["is_open"] is True
-    assert "No coupon activity for these filters." in _text(outputs["coupons-empty-state"]["children"])
+    assert "No coupon activity for these filters." in text(outputs["coupons-empty-state"]["children"])
     assert _funnel(outputs) == {}  # the empty figure has no funnel
     focused = _summary(client, EMPTY_RANGE, {"city": "Sydney"})
     assert focused["coupons-empty-state"]["is_open"] is True
-    assert "at this city or branch" in _text(focused["coupons-empty-state"]["children"])
+    assert "at this city or branch" in text(focused["coupons-empty-state"]["children"])
 
 
 def test_an_empty_period_shows_zero_counts_and_no_ratios(client, auth):
@@ -288,7 +252,7 @@ def test_a_scoped_analyst_sees_only_customers_of_their_countries(client, auth, a
     campaigns_csv = pd.read_csv(io.StringIO(_export_coupons(client, "campaign", search)["content"]))
     assert campaigns_csv["issued"].sum() == counts["issued"]
 
-    preset = _ok(call(client, "shell-tabs.active_tab", {"coupons-segment-shortcut.n_clicks": 1},
+    preset = ok(call(client, "shell-tabs.active_tab", {"coupons-segment-shortcut.n_clicks": 1},
                       {FILTERS: search, FOCUS: {}}))["shell-lab-preset"]["data"]
     scoped_cities = {city_feature_name(city) for city in events["branch_city"].dropna()}
     assert preset[len(COUPON_FEATURES):] and set(preset[len(COUPON_FEATURES):]) <= scoped_cities
@@ -300,17 +264,17 @@ def test_a_scoped_analysts_coupon_users_and_usage_are_of_their_countries(client,
     events = _events(app_database, SCOPE)
     burners = events.loc[events["event"] == "burned", "customer_id"]
     cities = set(_read(app_database, "SELECT city FROM customers WHERE country = 'Australia'")["city"])
-    people = _ok(call(client, "coupons-gender-graph.figure", {FILTERS: search, FOCUS: {},
+    people = ok(call(client, "coupons-gender-graph.figure", {FILTERS: search, FOCUS: {},
                                                               "coupons-segment-kind.value": "profile", THEME: None}))
     pie = people["coupons-gender-graph"]["figure"]["data"][0]
-    assert _array(pie["values"]).sum() == burners.nunique() > 0
+    assert array(pie["values"]).sum() == burners.nunique() > 0
     shown_cities = {city for trace in people["coupons-user-cities-graph"]["figure"]["data"]
-                    for city in _array(trace["y"])}
+                    for city in array(trace["y"])}
     assert shown_cities and shown_cities <= cities
-    usage = _ok(call(client, "coupons-frequency-graph.figure", {FILTERS: search, FOCUS: {}, THEME: None}))
+    usage = ok(call(client, "coupons-frequency-graph.figure", {FILTERS: search, FOCUS: {}, THEME: None}))
     bars = usage["coupons-frequency-graph"]["figure"]["data"][0]
-    assert _array(bars["y"]).sum() == burners.nunique()
-    assert f"of {burners.nunique():,} coupon users" in _text(usage["coupons-frequency-facts"]["children"])
+    assert array(bars["y"]).sum() == burners.nunique()
+    assert f"of {burners.nunique():,} coupon users" in text(usage["coupons-frequency-facts"]["children"])
 
 
 def test_a_scoped_analyst_cannot_focus_on_another_countrys_city(client, auth, app_database):
@@ -318,7 +282,7 @@ def test_a_scoped_analyst_cannot_focus_on_another_countrys_city(client, auth, ap
     auth.login("aussie")
     toronto, unfocused = _summary(client, "", {"city": "Toronto"}), _summary(client, "", {})
     assert _funnel(toronto) == _funnel(unfocused) != {}
-    assert _text(toronto["coupons-focus-badge"]["children"]) == ""
+    assert text(toronto["coupons-focus-badge"]["children"]) == ""
     assert _branch_rows(client, "", {"city": "Toronto"}) == _branch_rows(client, "", {})
 
 
@@ -332,7 +296,7 @@ def _branches(app_database) -> pd.DataFrame:
 def test_a_city_click_focuses_on_the_city(client, auth):
     auth.login()
     response = call(client, "coupons-focus.data", {"coupons-cities-graph.clickData": {"points": [{"y": "Sydney"}]}})
-    assert _ok(response)["coupons-focus"]["data"] == {"city": "Sydney"}
+    assert ok(response)["coupons-focus"]["data"] == {"city": "Sydney"}
 
 
 def test_a_branch_click_and_a_grid_click_focus_on_the_branch(client, auth, app_database):
@@ -340,15 +304,15 @@ def test_a_branch_click_and_a_grid_click_focus_on_the_branch(client, auth, app_d
     branch = _branches(app_database).iloc[3]
     clicked = call(client, "coupons-focus.data",
                    {"coupons-branches-graph.clickData": {"points": [{"y": branch["name"]}]}})
-    assert _ok(clicked)["coupons-focus"]["data"] == {"branch_id": int(branch["id"])}
+    assert ok(clicked)["coupons-focus"]["data"] == {"branch_id": int(branch["id"])}
     cell = call(client, "coupons-focus.data",
                 {"coupons-branch-grid.cellClicked": {"rowId": str(branch["id"]), "colId": "branch"}})
-    assert _ok(cell)["coupons-focus"]["data"] == {"branch_id": int(branch["id"])}
+    assert ok(cell)["coupons-focus"]["data"] == {"branch_id": int(branch["id"])}
 
 
 def test_the_clear_button_removes_the_focus(client, auth):
     auth.login()
-    assert _ok(call(client, "coupons-focus.data", {"coupons-focus-clear.n_clicks": 1}))["coupons-focus"]["data"] == {}
+    assert ok(call(client, "coupons-focus.data", {"coupons-focus-clear.n_clicks": 1}))["coupons-focus"]["data"] == {}
 
 
 FORGED_CLICKS = [
@@ -384,7 +348,7 @@ FORGED_FOCUS = [{"branch_id": "1 OR 1=1"}, {"city": 5}, {"city": "Atlantis"}, {"
 def test_a_forged_focus_is_no_focus(client, auth, app_database, focus):
     auth.login()
     counts = _counts(_events(app_database))
-    outputs = _ok(call(client, "coupons-kpis.children", {FILTERS: "", FOCUS: focus, THEME: None}))
+    outputs = ok(call(client, "coupons-kpis.children", {FILTERS: "", FOCUS: focus, THEME: None}))
     assert _funnel(outputs) == {event: counts[event] for event in ("issued", "claimed", "burned")}
     assert outputs["coupons-focus-badge"]["children"] is None
     assert outputs["coupons-focus-clear"]["style"] == {"display": "none"}
@@ -397,7 +361,7 @@ def test_a_city_focus_narrows_the_tab_to_the_citys_branches(client, auth, app_da
     assert 0 < sydney["burned"] < _counts(events)["burned"]
     outputs = _summary(client, "", {"city": "Sydney"})
     assert _funnel(outputs) == {event: sydney[event] for event in ("issued", "claimed", "burned")}
-    assert "City: Sydney" in _text(outputs["coupons-focus-badge"]["children"])
+    assert "City: Sydney" in text(outputs["coupons-focus-badge"]["children"])
     assert outputs["coupons-focus-clear"]["style"] == {}
     assert {row["city"] for row in _branch_rows(client, "", {"city": "Sydney"})} == {"Sydney"}
 
@@ -408,7 +372,7 @@ def test_a_branch_focus_narrows_the_tab_to_the_branch(client, auth, app_database
     expected = _counts(events[events["branch_id"] == branch["id"]])
     outputs = _summary(client, "", {"branch_id": int(branch["id"])})
     assert _funnel(outputs) == {event: expected[event] for event in ("issued", "claimed", "burned")}
-    assert f"Branch: {branch['name']}" in _text(outputs["coupons-focus-badge"]["children"])
+    assert f"Branch: {branch['name']}" in text(outputs["coupons-focus-badge"]["children"])
 
 
 # --- 4. exports ----------------------------------------------------------------------------------------
@@ -469,7 +433,7 @@ def test_burns_without_a_claim_open_the_quality_warning(client, auth, app_databa
         auth.login()
         outputs = _summary(client)
         assert outputs["coupons-quality"]["is_open"] is True
-        assert "3 burned coupons (2 customers)" in _text(outputs["coupons-quality"]["children"])
+        assert "3 burned coupons (2 customers)" in text(outputs["coupons-quality"]["children"])
         assert _funnel(outputs)["burned"] == _counts(events)["burned"] + 3  # the snapshot was rebuilt
         auth.logout()
         auth.login("aussie")  # the bad rows belong to customers outside the analyst's scope
@@ -485,9 +449,9 @@ def test_burns_without_a_claim_open_the_quality_warning(client, auth, app_databa
 
 
 def _timeline(client, grain) -> list[pd.DataFrame]:
-    outputs = _ok(call(client, "coupons-timeline-graph.figure", {FILTERS: "", FOCUS: {}, "coupons-grain.value": grain,
+    outputs = ok(call(client, "coupons-timeline-graph.figure", {FILTERS: "", FOCUS: {}, "coupons-grain.value": grain,
                                                                  THEME: None}))
-    return [pd.DataFrame({"x": pd.to_datetime(_array(trace["x"])), "y": _array(trace["y"])}).assign(name=trace["name"])
+    return [pd.DataFrame({"x": pd.to_datetime(array(trace["x"])), "y": array(trace["y"])}).assign(name=trace["name"])
             for trace in outputs["coupons-timeline-graph"]["figure"]["data"]]
 
 
@@ -550,12 +514,12 @@ def test_any_other_table_kind_is_per_coupon(client, auth, app_database, kind):
 
 
 def _shortcut(client, clicks=1) -> dict:
-    return _ok(call(client, "shell-tabs.active_tab", {"coupons-segment-shortcut.n_clicks": clicks},
+    return ok(call(client, "shell-tabs.active_tab", {"coupons-segment-shortcut.n_clicks": clicks},
                     {FILTERS: "", FOCUS: {}}))
 
 
 def _render(client, tab, preset) -> dict:
-    return _ok(call(client, "shell-tab-content.children", {"shell-tabs.active_tab": tab},
+    return ok(call(client, "shell-tab-content.children", {"shell-tabs.active_tab": tab},
                     {"shell-lab-preset.data": preset}))
 
 
@@ -573,7 +537,7 @@ def test_the_shortcut_opens_the_lab_with_coupon_features_and_the_leading_cities(
 
 def _offered(client, chosen, preset) -> list[str]:
     """The features the lab's dropdown ends up with, as the lab's callback chooses them on opening."""
-    outputs = _ok(call(client, "segmentation-lab-features.options", {FILTERS: ""},
+    outputs = ok(call(client, "segmentation-lab-features.options", {FILTERS: ""},
                        {"segmentation-lab-features.value": chosen, "segmentation-lab-preset-features.data": preset}))
     return outputs["segmentation-lab-features"]["value"]
 
@@ -583,14 +547,14 @@ def test_the_segmentation_tab_opens_the_lab_with_the_preset_once(client, auth):
     preset = _shortcut(client)["shell-lab-preset"]["data"]
     outputs = _render(client, "segmentation", preset)
     content = outputs["shell-tab-content"]["children"]
-    assert _find(content, "segmentation-sections")["active_tab"] == "lab"
-    assert _find(content, "segmentation-lab-preset-features").get("data") == preset
-    chosen = _find(content, "segmentation-lab-features").get("value")
+    assert find(content, "segmentation-sections")["active_tab"] == "lab"
+    assert find(content, "segmentation-lab-preset-features").get("data") == preset
+    chosen = find(content, "segmentation-lab-features").get("value")
     assert _offered(client, chosen, preset) == preset  # the dropdown opens with every preset feature
     assert outputs["shell-lab-preset"]["data"] is None  # used once
     plain = _render(client, "segmentation", None)["shell-tab-content"]["children"]
-    assert _find(plain, "segmentation-sections")["active_tab"] == "rfm"
-    assert _find(plain, "segmentation-lab-preset-features").get("data") is None
+    assert find(plain, "segmentation-sections")["active_tab"] == "rfm"
+    assert find(plain, "segmentation-lab-preset-features").get("data") is None
     assert _offered(client, None, None) != preset
 
 
@@ -600,8 +564,8 @@ def test_another_tab_ignores_the_preset(client, auth, tab):
     preset = _shortcut(client)["shell-lab-preset"]["data"]
     outputs = _render(client, tab, preset)
     content = outputs["shell-tab-content"]["children"]
-    assert _find(content, "segmentation-lab-features") is None and _find(content, "segmentation-sections") is None
-    assert (_find(content, "coupons-content") is not None) is (tab == "coupons")
+    assert find(content, "segmentation-lab-features") is None and find(content, "segmentation-sections") is None
+    assert (find(content, "coupons-content") is not None) is (tab == "coupons")
     assert outputs["shell-lab-preset"]["data"] is None
 
 
@@ -613,10 +577,10 @@ def test_a_forged_preset_does_not_break_the_segmentation_tab(client, auth, prese
     auth.login()
     outputs = _render(client, "segmentation", preset)
     content = outputs["shell-tab-content"]["children"]
-    assert _find(content, "segmentation-lab-preset-features").get("data") == features
-    assert _find(content, "segmentation-sections")["active_tab"] == ("lab" if features else "rfm")
-    chosen = _find(content, "segmentation-lab-features").get("value")
-    offered = _offered(client, chosen, _find(content, "segmentation-lab-preset-features").get("data"))
+    assert find(content, "segmentation-lab-preset-features").get("data") == features
+    assert find(content, "segmentation-sections")["active_tab"] == ("lab" if features else "rfm")
+    chosen = find(content, "segmentation-lab-features").get("value")
+    offered = _offered(client, chosen, find(content, "segmentation-lab-preset-features").get("data"))
     assert offered and all(isinstance(name, str) for name in offered)
     if features:
         assert offered == features
@@ -640,40 +604,15 @@ COUPON_CALLBACKS = [
 ]
 
 
-class _Replayed:
-    """A client that posts without a login, with the callback map a logged-in client read."""
-
-    def __init__(self, client, dependencies):
-        self.client, self.dependencies = client, dependencies
-
-    def get(self, _path):
-        return SimpleNamespace(get_json=lambda: self.dependencies)
-
-    def post(self, *args, **kwargs):
-        return self.client.post(*args, **kwargs)
-
-
 def test_the_list_covers_every_coupon_callback(client, auth):
     auth.login()
     dependencies = client.get("/_dash-dependencies").get_json()
     coupon_callbacks = {c["output"] for c in dependencies
                         if any(i["id"].startswith("coupons-") for i in c["inputs"])}
-    listed = set()
-    for output, inputs, _state in COUPON_CALLBACKS:
-        first = next(iter(inputs))
-        listed |= {c["output"] for c in dependencies if output in c["output"]
-                   and first in [f"{i['id']}.{i['property']}" for i in c["inputs"]]}
+    listed = listed_outputs(dependencies, COUPON_CALLBACKS)
     assert listed == coupon_callbacks and len(coupon_callbacks) == len(COUPON_CALLBACKS)
 
 
 @pytest.mark.parametrize("output, inputs, state", COUPON_CALLBACKS, ids=[c[0] for c in COUPON_CALLBACKS])
 def test_a_coupon_callback_without_a_login_gets_no_data(app, client, auth, output, inputs, state):
-    auth.login()
-    dependencies = client.get("/_dash-dependencies").get_json()
-    assert _ok(call(client, output, inputs, state))  # the same request with a login answers
-    auth.logout()
-    for anonymous in (client, app.test_client()):  # logged out, and never logged in
-        response = call(_Replayed(anonymous, dependencies), output, inputs, state)
-        assert response.status_code in (401, 403) or (
-            response.status_code in (301, 302, 303) and "/login" in response.headers["Location"])
-        assert "response" not in (response.get_json(silent=True) or {})
+    assert_no_data_without_login(app, client, auth, output, inputs, state)

@@ -52,7 +52,7 @@ from services.performance.trends import monthly, seasonality, year_over_year
 from services.refresh import refresh
 from services.rules import PROFILES, UNKNOWN
 from services.selection import Period, period_of
-from tests.conftest import clear_tables
+from tests.conftest import clear_tables, opened_snapshot
 
 DAY = pd.Timedelta(days=1)
 RTOL = 1e-9
@@ -171,11 +171,8 @@ def connection(data) -> Iterator[Connection]:
 @pytest.fixture(scope="module")
 def snapshot(data, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
     """The analytics snapshot of the data set, built once for the module."""
-    path = tmp_path_factory.mktemp("analytics") / "analytics.duckdb"
-    build_snapshot(data.engine, path)
-    database = open_snapshot(path)
-    yield database
-    database.close()
+    with opened_snapshot(data.engine, tmp_path_factory.mktemp("analytics")) as database:
+        yield database
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select
 from statsmodels.tsa.seasonal import STL
 
-from services.analytics.snapshot import build_snapshot, open_snapshot
 from services.analytics.warehouse import Warehouse
 from services.db import make_engine
 from services.demo import DemoConfig, generate_demo_data
@@ -44,7 +43,7 @@ from services.seasonality import (
     weekly_revenue,
 )
 from services.seasonality.peaks import period_name
-from tests.conftest import clear_tables
+from tests.conftest import clear_tables, opened_snapshot
 
 CUSTOMERS, SEED = 800, 5
 RTOL, STL_TOL = 1e-9, 1e-6
@@ -104,11 +103,8 @@ def data(database_url) -> Iterator[Data]:
 
 @pytest.fixture(scope="module")
 def snapshot(data, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path = tmp_path_factory.mktemp("seasonality") / "analytics.duckdb"
-    build_snapshot(data.engine, path)
-    database = open_snapshot(path)
-    yield database
-    database.close()
+    with opened_snapshot(data.engine, tmp_path_factory.mktemp("seasonality")) as database:
+        yield database
 
 
 @pytest.fixture

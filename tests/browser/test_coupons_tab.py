@@ -7,7 +7,6 @@ is under test. The admin's tests share one logged-in page (a fresh load of the t
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
