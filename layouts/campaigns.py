@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts.components import analyst_note, data_grid, export_button, graph, section, segmented
+from layouts.components import analyst_note, data_grid, export_button, graph, kpi_card, section, segmented
 from services import formatting as fmt
 from services.campaigns.metrics import METRICS, PER_CUSTOMER
 from services.campaigns.readout import CAPS
@@ -241,11 +241,7 @@ def _seasonality() -> html.Div:
 
 def kpi_cards(cards: list[tuple[str, str, str, str, str, str]]) -> list[dbc.Card]:
     """(id, title, icon, value, note, tone) per card; tone colours the value: good, bad or neutral."""
-    return [dbc.Card(dbc.CardBody([
-        html.Div([html.I(className=f"bi {icon} me-1"), title], className="kpi-title small text-body-secondary"),
-        html.Div(value, className=f"kpi-value tone-{tone}", id=card_id),
-        html.Div(note, className="kpi-note small text-body-secondary"),
-    ], className="kpi"), className="shadow-sm") for card_id, title, icon, value, note, tone in cards]
+    return [kpi_card(*card) for card in cards]
 
 
 def health_badges(items: list[tuple[str, str, str]]) -> list[dbc.Badge]:

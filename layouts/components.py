@@ -64,6 +64,15 @@ def data_grid(grid_id: str, columns: list[dict], empty: str, row_id: str | None 
     )
 
 
+def kpi_card(card_id: str, title: str, icon: str, value: str, note, tone: str | None = None) -> dbc.Card:
+    """A headline number with its title and a note; `tone` (good, bad, neutral) colours the value."""
+    return dbc.Card(dbc.CardBody([
+        html.Div([html.I(className=f"bi {icon} me-1"), title], className="kpi-title small text-body-secondary"),
+        html.Div(value, className=f"kpi-value tone-{tone}" if tone else "kpi-value", id=card_id),
+        html.Div(note, className="kpi-note small text-body-secondary"),
+    ], className="kpi"), className="shadow-sm")
+
+
 def segmented(control_id: str, options: list[tuple[str, str]], value: str) -> dbc.RadioItems:
     """A small row of joined toggle buttons, one per (value, label), for switching a view."""
     return dbc.RadioItems(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, export_button, graph, section, segmented
+from layouts.components import data_grid, export_button, graph, kpi_card, section, segmented
 from services import formatting as fmt
 from services.coupons.activity import GRAINS, HABITUAL_BURNS
 from services.coupons.branches import LOW_BURN_RATIO, MIN_CLAIMS
@@ -226,8 +226,4 @@ def kpi_cards(result: Funnel | None) -> list[dbc.Card]:
          "sales per $ off"),
         ("coupons-kpi-margin", "Margin", "bi-piggy-bank", fmt.money(f and f.margin), "after discount"),
     ]
-    return [dbc.Card(dbc.CardBody([
-        html.Div([html.I(className=f"bi {icon} me-1"), title], className="kpi-title small text-body-secondary"),
-        html.Div(value, className="kpi-value", id=card_id),
-        html.Div(note, className="kpi-note small text-body-secondary"),
-    ], className="kpi"), className="shadow-sm") for card_id, title, icon, value, note in cards]
+    return [kpi_card(*card) for card in cards]

@@ -55,9 +55,7 @@ def adjust(control: MeanStats, treatment: MeanStats) -> tuple[MeanStats, MeanSta
 
 
 def _variance(stats: MeanStats) -> float:
-    if stats.n < 2:
-        return math.nan
-    return max(stats.sum_squares - stats.total ** 2 / stats.n, 0.0) / (stats.n - 1)
+    return stats.variance if stats.n >= 2 else math.nan
 
 
 def variance_reduction(control: MeanStats, treatment: MeanStats) -> float:
