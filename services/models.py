@@ -193,8 +193,12 @@ class CustomerSummary(Base):
     f_score: Mapped[int | None] = mapped_column(Integer)
     m_score: Mapped[int | None] = mapped_column(Integer)
     rfm_segment: Mapped[str | None] = mapped_column(String(30))
-    clv_12m: Mapped[float | None] = mapped_column(Float)
-    churn_risk: Mapped[float | None] = mapped_column(Float)
+    # Scored by the value and churn models at each refresh (NULL where no model could be fitted).
+    clv_12m: Mapped[float | None] = mapped_column(Float)  # discounted value of the next 12 months
+    purchases_12m: Mapped[float | None] = mapped_column(Float)  # expected purchase days in the next 12 months
+    p_alive: Mapped[float | None] = mapped_column(Float)  # probability of still being a customer
+    churn_risk: Mapped[float | None] = mapped_column(Float)  # probability of no order in the churn horizon
+    revenue_at_risk: Mapped[float | None] = mapped_column(Float)  # churn risk x the last year's revenue
 
 
 class DataVersion(Base):
@@ -234,7 +238,23 @@ class AuditLog(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
 
 
-SEGMENT_KINDS = ("rfm", "cluster", "filters")
+SEGMENT_KINDS = ("rfm", "cluster", "filters", "churn")
+
+
+class ValueModelRecord(Base):
+    """One training of the value or the churn model: on which data, with which settings, how well it did."""
+
+    __tablename__ = "value_models"
+    __table_args__ = (Index("ix_value_models_kind_trained_at", "kind", "trained_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # value | churn
+    data_version: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    trained_by: Mapped[str | None] = mapped_column(String(64))  # None: the refresh
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)  # parameters, metrics, curves, or why none was fitted
+    model: Mapped[bytes | None] = mapped_column(LargeBinary)  # the fitted scikit-learn Pipeline (joblib)
+    seconds: Mapped[float] = mapped_column(Float)
 
 
 class SavedClustering(Base):

@@ -37,22 +37,36 @@ from services.rules import (
     UNKNOWN,
 )
 from services.sql_functions import as_date, days_between, years_between
+from services.value.records import record, stored_settings, write_scores
+from services.value.training import Progress, ValueSettings, train
 
 S = CustomerSummary.__table__.c
 
 
-def refresh(engine: Engine) -> int:
-    """Rebuild `customer_summary`; returns the new data version."""
-    with engine.begin() as connection:
+def refresh(engine: Engine, settings: ValueSettings | None = None, progress: Progress | None = None,
+            trained_by: str | None = None) -> int:
+    """Rebuild `customer_summary` with the value and churn scores; returns the new data version.
+
+    The models learn first, on a reading connection (minutes on millions of customers), so the
+    writing transaction stays short. `settings`: the models' (default: those chosen last).
+    """
+    with engine.connect() as connection:
         reference = reference_date(connection)
+        settings = settings or stored_settings(connection)
+        trained = train(connection, reference, settings, progress) if reference is not None else None
+    with engine.begin() as connection:
         connection.execute(delete(CustomerSummary))
         if reference is not None:
             _insert_summary(connection, reference)
             _mark_vips(connection)
             _score_rfm(connection)
+        version = _bump_version(connection, reference)
+        if trained is not None:
+            write_scores(connection, trained.scores)
+            record(connection, trained, version, trained_by)
         # Fresh planner statistics: without them SQLite walks the wrong index on big joins.
         connection.execute(text("ANALYZE"))
-        return _bump_version(connection, reference)
+        return version
 
 
 def reference_date(connection: Connection) -> dt.date | None:

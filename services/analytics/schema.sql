@@ -92,6 +92,7 @@ SELECT r.customer_id, r.external_id, r.name, r.country, r.city, r.gender, r.prof
        m.first_day, CAST(year(m.first_day) * 12 + month(m.first_day) - 1 AS SMALLINT) AS first_month,
        m.second_day, m.penultimate_day, m.last_day,
        r.income, r.recency_days, r.tenure_days, r.discount, r.coupon_orders, x.top_category,
+       r.clv_12m, r.purchases_12m, r.p_alive, r.churn_risk, r.revenue_at_risk,
        coalesce(x.claimed, 0) AS coupons_claimed, coalesce(x.burned, 0) AS coupons_burned,
        k.first_burn_day, k.first_burn_branch, CAST(CASE WHEN k.first_burn_day IS NOT NULL THEN coalesce(h.orders_before_first_burn, 0) END AS INTEGER)
            AS orders_before_first_burn,

@@ -47,10 +47,12 @@ SOURCES = {
     "raw_customers": (
         "SELECT s.customer_id, c.external_id, c.name, s.gender, s.country, s.city, s.age, s.age_bracket,"
         " s.family_status, s.profile, s.rfm_segment, s.income, s.recency_days, s.tenure_days, s.discount,"
-        " s.coupon_orders FROM customer_summary s JOIN customers c ON c.id = s.customer_id",
+        " s.coupon_orders, s.clv_12m, s.purchases_12m, s.p_alive, s.churn_risk, s.revenue_at_risk"
+        " FROM customer_summary s JOIN customers c ON c.id = s.customer_id",
         "customer_id INTEGER, external_id VARCHAR, name VARCHAR, gender VARCHAR, country VARCHAR, city VARCHAR,"
         " age INTEGER, age_bracket VARCHAR, family_status VARCHAR, profile VARCHAR, rfm_segment VARCHAR,"
-        " income DOUBLE, recency_days INTEGER, tenure_days INTEGER, discount DOUBLE, coupon_orders INTEGER"),
+        " income DOUBLE, recency_days INTEGER, tenure_days INTEGER, discount DOUBLE, coupon_orders INTEGER,"
+        " clv_12m DOUBLE, purchases_12m DOUBLE, p_alive DOUBLE, churn_risk DOUBLE, revenue_at_risk DOUBLE"),
     # Aggregated by the SQL database: a few rows per customer instead of a category per order.
     "raw_category_revenue": (
         "SELECT customer_id, category, sum(amount) FROM transactions WHERE category IS NOT NULL"

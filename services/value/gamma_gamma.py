@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import gammaln
+
+from services.value.bgnbd import minimised
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,7 @@ def fit(x, m) -> SpendParams:
     def negative(log_params: np.ndarray) -> float:
         return -float(log_likelihood(SpendParams(*np.exp(log_params)), x, m).sum())
 
-    found = minimize(negative, np.log([1.0, 1.0, max(float(m.mean()), 1e-3)]), method="Nelder-Mead",
-                     options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 20_000})
-    found = minimize(negative, found.x, method="L-BFGS-B")
-    return SpendParams(*map(float, np.exp(found.x)))
+    return SpendParams(*map(float, np.exp(minimised(negative, np.log([1.0, 1.0, max(float(m.mean()), 1e-3)])))))
 
 
 def expected_spend(params: SpendParams, x, m) -> np.ndarray:
