@@ -56,6 +56,11 @@ def _facts(profile: dict) -> dbc.Row:
         ("First order", _day(profile["first_order_at"])),
         ("Last order", f"{_day(profile['last_order_at'])} ({profile['recency_days']} days before the data ends)"
          if profile["last_order_at"] else fmt.MISSING),
+        ("Expected value, 12 months", fmt.money(profile["clv_12m"])),
+        ("Expected purchases, 12 months", fmt.compact(profile["purchases_12m"])),
+        ("Probability alive", fmt.percent(profile["p_alive"], 0)),
+        ("Churn risk", fmt.percent(profile["churn_risk"], 0)),
+        ("Revenue at risk", fmt.money(profile["revenue_at_risk"])),
     ]
     return dbc.Row([dbc.Col([html.Div(label, className="small text-body-secondary"), html.Div(value)], xs=6,
                             className="mb-2") for label, value in facts])

@@ -5,6 +5,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import value
 from layouts.components import graph, section
 from layouts.performance_kpis import KPIS, kpi_card
 from services.performance.customers import TOP_SIZES
@@ -37,7 +38,7 @@ DETAIL_BODY = "performance-detail-body"
 PROFILE_RULES_TEXT = [html.Div([html.Strong(f"{name}: "), rule]) for name, rule in PROFILE_RULES]
 
 
-def layout() -> html.Div:
+def layout(role: str) -> html.Div:
     return html.Div(
         [
             _toolbar(),
@@ -77,6 +78,7 @@ def layout() -> html.Div:
                     info="Customers grouped by the month of their first purchase (rows); each cell is the "
                          "share of the cohort that bought again n months later (columns)."),
             _top_customers(),
+            value.layout(role),
             dbc.Offcanvas(html.Div(id=DETAIL_BODY), id=DETAIL, title="Customer", placement="end",
                           is_open=False, scrollable=True, className="customer-detail"),
         ],

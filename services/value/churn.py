@@ -26,6 +26,11 @@ from services.sql_functions import days_between
 DEFAULT_HORIZON = 90
 FEATURES = ["recency_days", "tenure_days", "orders", "revenue", "average_order", "orders_90", "orders_365",
             "revenue_365", "coupon_share", "discount_share"]
+FEATURE_LABELS = {"recency_days": "Days since last order", "tenure_days": "Days since first order",
+                  "orders": "Orders", "revenue": "Revenue", "average_order": "Average order",
+                  "orders_90": "Orders, last 90 days", "orders_365": "Orders, last year",
+                  "revenue_365": "Revenue, last year", "coupon_share": "Orders with a coupon",
+                  "discount_share": "Discount share"}
 
 
 def churn_frame(connection: Connection, cutoff: dt.date, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
