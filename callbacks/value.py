@@ -23,7 +23,7 @@ from services.value import records, views
 from services.value.churn import FEATURE_LABELS
 
 TRAINED = Input(ids.TRAINED, "data")
-EXPORT_ROWS = 100_000  # the top future-value export
+EXPORT_ROWS = ids.EXPORT_ROWS
 
 
 def threshold_of(value) -> float:
@@ -44,15 +44,17 @@ def rows(frame: pd.DataFrame) -> list[dict]:
     return shown.astype(object).where(shown.notna(), None).to_dict("records")
 
 
-def model_note(value: records.ModelInfo | None, churn: records.ModelInfo | None) -> list:
+def model_note(value: records.ModelInfo | None, churn: records.ModelInfo | None, scoped: bool) -> list:
+    """When and on what the models were trained; a scoped user is not told how many customers there are in all."""
     if value is None:
         return ["No model has been trained yet: the refresh trains them (", html.Code("flask --app wsgi refresh"),
                 ")."]
     who = value.trained_by or "the refresh"
     parts = [f"Trained {value.trained_at:%d %b %Y %H:%M} UTC by {who} on data version {value.data_version}. "]
     if value.trained:
-        parts.append(f"Value: modified BG/NBD and Gamma-Gamma fitted on {value.report['sample']:,} of "
-                     f"{value.report['customers']:,} buyers. ")
+        fitted = "a sample of all buyers" if scoped else \
+            f"{value.report['sample']:,} of {value.report['customers']:,} buyers"
+        parts.append(f"Value: modified BG/NBD and Gamma-Gamma fitted on {fitted}. ")
     else:
         parts.append(f"Value: {value.report['reason']} ")
     if churn is not None and churn.trained:
@@ -64,6 +66,8 @@ def model_note(value: records.ModelInfo | None, churn: records.ModelInfo | None)
     elif churn is not None:
         parts.append(f"Churn: {churn.report['reason']} ")
     parts.append("Scores are as of the data's last day: the period filter does not apply to them.")
+    if scoped:
+        parts.append(" The model checks are measured on all countries' customers.")
     return parts
 
 
@@ -114,10 +118,11 @@ def register(app, context) -> None:
     def update_value(search, _trained, theme):
         filters, found = filters_of(search), models()
         value = found["value"]
-        return (model_note(value, found["churn"]), *kpi_values(fetch("overview", filters, views.overview)),
+        scoped = context.scope() is not None
+        return (model_note(value, found["churn"], scoped), *kpi_values(fetch("overview", filters, views.overview)),
                 themed(charts.clv_histogram(fetch("histogram", filters, views.clv_histogram)), theme),
                 themed(charts.alive_matrix(fetch("alive", filters, views.alive_matrix)), theme),
-                themed(charts.holdout_check(value.report if value else None), theme),
+                themed(charts.holdout_check(value.report if value else None, show_counts=not scoped), theme),
                 rows(fetch("top", filters, views.top_value, 25)))
 
     @app.callback(Output(ids.BY_GRAPH, "figure"), FILTERS, Input(ids.BY_DIMENSION, "value"), TRAINED, THEME)
@@ -159,7 +164,7 @@ def register(app, context) -> None:
                   State(ids.THRESHOLD, "value"), prevent_initial_call=True)
     def export_at_risk(_clicks, search, value):
         filters, threshold = filters_of(search), threshold_of(value)
-        frame = fetch("risk", filters, views.at_risk_customers, threshold, None)
+        frame = fetch("risk", filters, views.at_risk_customers, threshold, EXPORT_ROWS)
         context.audit("export", what="customers at risk", rows=len(frame), threshold=threshold,
                       filters=filters.to_search())
         return {"content": to_csv(frame), "filename": f"customers-at-risk-{round(threshold * 100)}.csv",

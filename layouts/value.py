@@ -50,6 +50,7 @@ SAVE_SEGMENT = "value-save-segment"
 SAVE_FEEDBACK = "value-save-feedback"
 DEFAULT_THRESHOLD = 0.5
 GRID_ROWS = 100
+EXPORT_ROWS = 100_000  # a bigger list goes to a segment rather than a file
 
 _MONEY = {"function": "params.value == null ? '–' : d3.format('$,.0f')(params.value)"}
 _SHARE = {"function": "params.value == null ? '–' : d3.format('.0%')(params.value)"}
@@ -108,7 +109,8 @@ def layout(role: str) -> html.Div:
         ], className="g-3"),
         section("Top future-value customers",
                 _customer_grid(TOP_GRID, "No scored customers match these filters."),
-                icon="bi-trophy", info="The customers expected to be worth the most over the next 12 months.",
+                icon="bi-trophy", info="The customers expected to be worth the most over the next 12 months; "
+                                       f"the export holds up to {EXPORT_ROWS:,} of them.",
                 actions=export_button(TOP_EXPORT, TOP_DOWNLOAD)),
         html.H3([html.I(className="bi bi-door-open me-2 text-primary"), "Churn model"], className="h6 mt-3"),
         dbc.Row([
@@ -132,8 +134,9 @@ def layout(role: str) -> html.Div:
                                  "and revenue at risk are today's, for the filters."), lg=7),
         ], className="g-3"),
         section("Customers at risk", [_customer_grid(RISK_GRID, "No customer is at or above this threshold."),
-                                      html.Div(f"The {GRID_ROWS} with the most revenue at risk; the export holds "
-                                               "all of them.", className="small text-body-secondary mt-2"),
+                                      html.Div(f"The {GRID_ROWS} with the most revenue at risk. The export holds "
+                                               f"up to {EXPORT_ROWS:,}; a segment holds all of them.",
+                                               className="small text-body-secondary mt-2"),
                                       _save_segment(role in ANALYST_ROLES)],
                 icon="bi-exclamation-triangle", actions=export_button(RISK_EXPORT, RISK_DOWNLOAD),
                 info="Flagged customers, the most revenue at risk first: a list for a retention campaign."),

@@ -17,7 +17,8 @@ def clv_histogram(frame: pd.DataFrame) -> go.Figure:
         return empty_figure()
     labels = [f"{fmt.money(low)}–{fmt.money(high)}" if pd.notna(high) else f"{fmt.money(low)} and more"
               for low, high in zip(frame["lower"], frame["upper"])]
-    width = float(frame["lower"].diff().dropna().min()) if len(frame) > 1 else 1.0
+    widths = (frame["upper"] - frame["lower"]).dropna()  # the last, open-ended bin has none
+    width = float(widths.iloc[0]) if len(widths) else max(float(frame["lower"].iloc[0]), 1.0)
     figure = go.Figure(go.Bar(
         x=frame["lower"] + width / 2, y=frame["customers"], width=width * 0.95, marker_color=COLORWAY[0],
         customdata=list(zip(labels, frame["clv"])),
@@ -66,17 +67,17 @@ def alive_matrix(frame: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def holdout_check(report: dict | None) -> go.Figure:
+def holdout_check(report: dict | None, show_counts: bool = True) -> go.Figure:
     table = (report or {}).get("calibration")
     if not table:
         return empty_figure(NOT_TRAINED if report is None else "Too little history for a holdout check")
     frame = pd.DataFrame(table)
     labels = [f"{x}+" if x == frame["x"].max() else str(x) for x in frame["x"]]
     figure = go.Figure()
+    counts = " · %{customdata:,} customers" if show_counts else ""
     figure.add_bar(x=labels, y=frame["actual"], name="actual", marker_color=COLORWAY[0],
-                   customdata=frame["customers"],
-                   hovertemplate="%{x} repeat purchases before<br>actual %{y:.2f} each · %{customdata:,} customers"
-                                 "<extra></extra>")
+                   customdata=frame["customers"] if show_counts else None,
+                   hovertemplate=f"%{{x}} repeat purchases before<br>actual %{{y:.2f}} each{counts}<extra></extra>")
     figure.add_scatter(x=labels, y=frame["predicted"], name="predicted", mode="lines+markers",
                        line={"color": COLORWAY[2], "width": 3},
                        hovertemplate="%{x} repeat purchases before<br>predicted %{y:.2f} each<extra></extra>")

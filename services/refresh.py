@@ -52,7 +52,7 @@ def refresh(engine: Engine, settings: ValueSettings | None = None, progress: Pro
     """
     with engine.connect() as connection:
         reference = reference_date(connection)
-        settings = settings or stored_settings(connection)
+        settings = (settings or stored_settings(connection)).checked()
         trained = train(connection, reference, settings, progress) if reference is not None else None
     with engine.begin() as connection:
         connection.execute(delete(CustomerSummary))

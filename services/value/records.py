@@ -71,9 +71,12 @@ def latest(connection: Connection, kind: str) -> ModelInfo | None:
 
 
 def stored_settings(connection: Connection) -> ValueSettings:
-    """The settings of the latest training (the defaults before the first one)."""
+    """The settings of the latest training (the defaults before the first one, or if those are no longer valid)."""
     last = latest(connection, "churn")
-    return ValueSettings.from_dict(last.settings if last else None)
+    try:
+        return ValueSettings.from_dict(last.settings if last else None).checked()
+    except (TypeError, ValueError):
+        return ValueSettings()
 
 
 def write_scores(connection: Connection, scores: pd.DataFrame) -> None:

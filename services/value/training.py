@@ -13,11 +13,14 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from numbers import Integral, Real
 
 import joblib
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sqlalchemy import Connection
+from threadpoolctl import threadpool_limits
 
 from services.value import bgnbd, churn, clv, diagnostics
 from services.value.history import purchase_histories
@@ -28,6 +31,10 @@ DISCOUNT_RANGE = (0.0, 0.1)
 MIN_CUSTOMERS = 50  # fewer, and no model is fitted (the scores stay empty and the page says why)
 MIN_REPEAT_BUYERS = 10
 MIN_PER_CLASS = 10
+
+
+def _is_number(value, kind) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,10 @@ class ValueSettings:
     def checked(self) -> "ValueSettings":
         """These settings, or ValueError with a message for the page."""
         low, high = HORIZON_RANGE
-        if not isinstance(self.horizon, int) or not low <= self.horizon <= high:
+        if not _is_number(self.horizon, Integral) or not low <= self.horizon <= high:
             raise ValueError(f"The churn horizon is a whole number of days from {low} to {high}.")
         low, high = DISCOUNT_RANGE
-        if not isinstance(self.monthly_discount, float | int) or not low <= self.monthly_discount <= high:
+        if not _is_number(self.monthly_discount, Real) or not low <= self.monthly_discount <= high:
             raise ValueError(f"The monthly discount rate is between {low:.0%} and {high:.0%}.")
         if self.model not in bgnbd.MODELS:
             raise ValueError(f"Unknown value model {self.model!r}.")
@@ -75,12 +82,17 @@ SCORE_COLUMNS = ["customer_id", "clv_12m", "purchases_12m", "p_alive", "churn_ri
 
 def train(connection: Connection, reference: dt.date, settings: ValueSettings,
           progress: Progress | None = None) -> Trained:
-    """Both models as of `reference` (the last order day) and every buyer's scores."""
+    """Both models as of `reference` (the last order day) and every buyer's scores.
+
+    One thread for the native libraries: gradient boosting's threads spin while they wait, and beside
+    web workers on a busy machine that made a training many times slower.
+    """
     report = progress or (lambda _done, _text: None)
     started = time.perf_counter()
-    value_report, value_scores = train_value(connection, reference, settings, report)
-    value_seconds = time.perf_counter() - started
-    churn_report, model, churn_scores = train_churn(connection, reference, settings, report)
+    with threadpool_limits(limits=1):
+        value_report, value_scores = train_value(connection, reference, settings, report)
+        value_seconds = time.perf_counter() - started
+        churn_report, model, churn_scores = train_churn(connection, reference, settings, report)
     report(1.0, "Writing the scores…")
     scores = value_scores.merge(churn_scores, on="customer_id", how="outer")
     return Trained(settings, value_report, churn_report, model, scores.reindex(columns=SCORE_COLUMNS),
@@ -118,6 +130,9 @@ def train_value(connection: Connection, reference: dt.date, settings: ValueSetti
     sample = _sample(histories, settings.value_sample, settings.random_state)
     model = clv.fit_value_model(sample, settings.model)
     value = clv.customer_value(model, histories, months=12, monthly_discount=settings.monthly_discount)
+    if not np.isfinite(value[["p_alive", "purchases", "clv"]].to_numpy()).all():
+        # Degenerate data (every customer buying at one steady rate) drives the fit to extreme parameters.
+        return _skipped("The value model found no stable fit on these purchase histories."), empty
     progress(0.25, "Checking the value model on a holdout period…")
     check = _holdout_check(connection, reference, settings)
     scores = value.rename(columns={"clv": "clv_12m", "purchases": "purchases_12m"})
