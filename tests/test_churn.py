@@ -98,3 +98,15 @@ def test_the_models_beat_recency_alone_on_the_later_cutoff(demo):
     assert validation.auc["logistic"] > validation.auc["recency"]
     top = validation.importance[validation.importance["model"] == "boosting"].nlargest(3, "importance")
     assert "recency_days" in set(top["feature"]) or "orders_90" in set(top["feature"])
+
+
+def test_several_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(demo):
+    engine, last = demo
+    cutoffs = (*churn.cutoffs(last, HORIZON), last + dt.timedelta(days=1))
+    with engine.connect() as connection:
+        together = churn.churn_frames(connection, cutoffs, HORIZON)
+        alone = [churn.churn_frame(connection, cutoff, HORIZON) for cutoff in cutoffs]
+    assert [len(frame) for frame in together] == [len(frame) for frame in alone]
+    assert len(alone[0]) < len(alone[2])  # later cutoffs know more customers
+    for one, other in zip(together, alone):
+        pd.testing.assert_frame_equal(one, other)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from services.demo import DemoConfig, generate_demo_data
 from services.models import Transaction
 from services.value import bgnbd, clv
-from services.value.history import purchase_histories
+from services.value.history import purchase_histories, purchase_histories_at
 from tests.test_value_models import _simulate
 
 CUTOFF, HOLDOUT_END = dt.date(2023, 1, 1), dt.date(2023, 6, 30)
@@ -113,3 +113,13 @@ def test_the_holdout_purchases_follow_the_models_prediction_on_planted_data():
     total = bgnbd.expected_purchases(model.purchases, 26.0, histories["x"], histories["t_x"] / 7,
                                      histories["T"] / 7).sum()
     assert total == pytest.approx(histories["holdout"].sum(), rel=0.05)
+
+
+def test_several_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(histories, engine):
+    cutoffs = (HOLDOUT_END, CUTOFF)
+    with engine.connect() as connection:
+        together = purchase_histories_at(connection, cutoffs, HOLDOUT_END)
+        alone = [purchase_histories(connection, cutoff, HOLDOUT_END) for cutoff in cutoffs]
+    assert len(together[1]) < len(together[0])
+    for one, other in zip(together, alone):
+        pd.testing.assert_frame_equal(one, other)

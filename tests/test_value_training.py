@@ -478,15 +478,19 @@ def test_when_almost_nobody_churns_only_the_value_model_is_trained(engine):
     assert scores["purchases_12m"].sum() == pytest.approx(days.sum() / 730 * 365.25, rel=0.1)
 
 
-def test_a_degenerate_fit_is_reported_instead_of_storing_empty_values(engine):
-    """Eighty customers buying at one steady rate with no dropout drive the fit to extreme parameters whose
-    expected purchases cannot be evaluated: the value model says so, rather than 'trained' with empty scores."""
-    _load(engine, 80, _steady_buyers(6, 80, mean_rate=1 / 4, shape=None))
+def test_customers_with_equal_purchase_rates_get_a_value(engine):
+    """Eighty customers buying at one steady rate with no dropout push the fit to the edge of the parameter
+    space (no heterogeneity, no dropout); the bounded fit still gives every customer a finite value, about
+    their own rate of purchase days over the next 12 months."""
+    orders = _steady_buyers(6, 80, mean_rate=1 / 4, shape=None)
+    _load(engine, 80, orders)
     refresh(engine)
     with engine.connect() as connection:
-        value = records.latest(connection, "value")
-    assert value.report["status"] == "skipped" and "no stable fit" in value.report["reason"]
-    assert _scores(engine)[["clv_12m", "purchases_12m", "p_alive"]].isna().all().all()
+        assert records.latest(connection, "value").trained
+    scores = _scores(engine)
+    assert scores[["clv_12m", "purchases_12m", "p_alive"]].notna().all().all()
+    days = orders.assign(day=orders["ordered_at"].dt.normalize()).groupby("customer_id")["day"].nunique()
+    assert scores["purchases_12m"].sum() == pytest.approx(days.sum() / 730 * 365.25, rel=0.1)
 
 
 # ------------------------------------------------------------------ JSON for the reports

@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 MODELS = ("bgnbd", "mbgnbd")
+LOG_BOUND = 20.0
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,14 @@ def fit(x, t_x, T, model: str = "bgnbd") -> Params:
 
 
 def minimised(negative, start: np.ndarray) -> np.ndarray:
-    """The minimum of a smooth negative log-likelihood: quasi-Newton, restarted once from where it stopped
-    (ten times fewer evaluations than a simplex search, to the same optimum on CDNOW)."""
+    """The minimum of a smooth negative log-likelihood over log-parameters: quasi-Newton, restarted once from
+    where it stopped (ten times fewer evaluations than a simplex search, to the same optimum on CDNOW). The
+    parameters stay within e^±20: beyond, degenerate data would drive them to overflow."""
     options = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2_000}
-    found = minimize(negative, start, method="L-BFGS-B", options=options)
-    return minimize(negative, found.x, method="L-BFGS-B", options=options).x
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    with np.errstate(all="ignore"):  # trial steps far from the optimum overflow; the search steps back
+        found = minimize(negative, start, method="L-BFGS-B", bounds=bounds, options=options)
+        return minimize(negative, found.x, method="L-BFGS-B", bounds=bounds, options=options).x
 
 
 def _death_odds(params: Params, x, t_x, T) -> np.ndarray:

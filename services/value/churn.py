@@ -36,7 +36,11 @@ FEATURE_LABELS = {"recency_days": "Days since last order", "tenure_days": "Days 
 def churn_frame(connection: Connection, cutoff: dt.date, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
     """customer_id, the FEATURES as of `cutoff` (orders before it) and `churned` (no order in the horizon after),
     for the customers with an order before the cutoff."""
-    t = Transaction.__table__.c
+    return churn_frames(connection, (cutoff,), horizon)[0]
+
+
+def _aggregates(t, cutoff: dt.date, horizon: int) -> dict:
+    """The SQL aggregates of one cutoff's features and label, by name."""
     cut = literal(dt.datetime.combine(cutoff, dt.time()))
     before = t.ordered_at < cut
 
@@ -44,29 +48,44 @@ def churn_frame(connection: Connection, cutoff: dt.date, horizon: int = DEFAULT_
         return and_(before, t.ordered_at >= literal(dt.datetime.combine(cutoff - dt.timedelta(days), dt.time())))
     later = and_(t.ordered_at >= cut, t.ordered_at < literal(dt.datetime.combine(cutoff + dt.timedelta(horizon),
                                                                                   dt.time())))
+    day = literal(cutoff.isoformat())
+    return {
+        "recency_days": days_between(day, func.max(case((before, t.ordered_at)))),
+        "tenure_days": days_between(day, func.min(case((before, t.ordered_at)))),
+        "orders": func.count(case((before, 1))),
+        "revenue": func.coalesce(func.sum(case((before, t.amount))), 0.0),
+        "orders_90": func.count(case((within(90), 1))),
+        "orders_365": func.count(case((within(365), 1))),
+        "revenue_365": func.coalesce(func.sum(case((within(365), t.amount))), 0.0),
+        "coupon_orders": func.count(case((and_(before, t.coupon_id.is_not(None)), 1))),
+        "discount": func.coalesce(func.sum(case((before, t.discount))), 0.0),
+        "later_orders": func.count(case((later, 1))),
+    }
+
+
+def churn_frames(connection: Connection, cutoffs: tuple[dt.date, ...],
+                 horizon: int = DEFAULT_HORIZON) -> list[pd.DataFrame]:
+    """`churn_frame` at each cutoff, from one pass over the transactions (the pass is the cost)."""
+    t = Transaction.__table__.c
+    columns = [expression.label(f"{name}_{index}") for index, cutoff in enumerate(cutoffs)
+               for name, expression in _aggregates(t, cutoff, horizon).items()]
+    last = max(cutoffs)
     query = (
-        select(
-            t.customer_id,
-            days_between(literal(cutoff.isoformat()), func.max(case((before, t.ordered_at)))).label("recency_days"),
-            days_between(literal(cutoff.isoformat()), func.min(case((before, t.ordered_at)))).label("tenure_days"),
-            func.count(case((before, 1))).label("orders"),
-            func.coalesce(func.sum(case((before, t.amount))), 0.0).label("revenue"),
-            func.count(case((within(90), 1))).label("orders_90"),
-            func.count(case((within(365), 1))).label("orders_365"),
-            func.coalesce(func.sum(case((within(365), t.amount))), 0.0).label("revenue_365"),
-            func.count(case((and_(before, t.coupon_id.is_not(None)), 1))).label("coupon_orders"),
-            func.coalesce(func.sum(case((before, t.discount))), 0.0).label("discount"),
-            func.count(case((later, 1))).label("later_orders"),
-        )
-        .where(t.ordered_at < literal(dt.datetime.combine(cutoff + dt.timedelta(horizon), dt.time())))
+        select(t.customer_id, *columns)
+        .where(t.ordered_at < literal(dt.datetime.combine(last + dt.timedelta(horizon), dt.time())))
         .group_by(t.customer_id)
-        .having(func.count(case((before, 1))) > 0)
+        .having(func.count(case((t.ordered_at < literal(dt.datetime.combine(last, dt.time())), 1))) > 0)
         .order_by(t.customer_id)
     )
-    rows = connection.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "recency_days", "tenure_days", "orders", "revenue",
-                                        "orders_90", "orders_365", "revenue_365", "coupon_orders", "discount",
-                                        "later_orders"]).astype(float).astype({"customer_id": "int64"})
+    wide = pd.DataFrame(connection.execute(query).all(), columns=["customer_id", *(c.name for c in columns)])
+    return [_frame(wide, index) for index in range(len(cutoffs))]
+
+
+def _frame(wide: pd.DataFrame, index: int) -> pd.DataFrame:
+    names = ["recency_days", "tenure_days", "orders", "revenue", "orders_90", "orders_365", "revenue_365",
+             "coupon_orders", "discount", "later_orders"]
+    frame = wide[["customer_id", *(f"{name}_{index}" for name in names)]].set_axis(["customer_id", *names], axis=1)
+    frame = frame[frame["orders"] > 0].astype(float).astype({"customer_id": "int64"}).reset_index(drop=True)
     frame["average_order"] = frame["revenue"] / frame["orders"]
     frame["coupon_share"] = frame.pop("coupon_orders") / frame["orders"]
     discount = frame.pop("discount")

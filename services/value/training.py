@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from threadpoolctl import threadpool_limits
 
 from services.value import bgnbd, churn, clv, diagnostics
-from services.value.history import purchase_histories
+from services.value.history import purchase_histories_at
 
 Progress = Callable[[float, str], None]
 HORIZON_RANGE = (30, 365)
@@ -121,8 +121,9 @@ def train_value(connection: Connection, reference: dt.date, settings: ValueSetti
     """The value model's report and customer_id, clv_12m, purchases_12m, p_alive per buyer."""
     empty = pd.DataFrame(columns=["customer_id", "clv_12m", "purchases_12m", "p_alive"])
     progress(0.02, "Reading purchase histories…")
-    cutoff = reference + dt.timedelta(days=1)
-    histories = purchase_histories(connection, cutoff)
+    holdout_start = reference + dt.timedelta(days=1 - settings.holdout_days)
+    histories, earlier = purchase_histories_at(connection, (reference + dt.timedelta(days=1), holdout_start),
+                                               reference)
     problem = _value_problem(histories)
     if problem:
         return _skipped(problem), empty
@@ -134,7 +135,7 @@ def train_value(connection: Connection, reference: dt.date, settings: ValueSetti
         # Degenerate data (every customer buying at one steady rate) drives the fit to extreme parameters.
         return _skipped("The value model found no stable fit on these purchase histories."), empty
     progress(0.25, "Checking the value model on a holdout period…")
-    check = _holdout_check(connection, reference, settings)
+    check = _holdout_check(earlier, holdout_start, settings)
     scores = value.rename(columns={"clv": "clv_12m", "purchases": "purchases_12m"})
     report = {"status": "trained", "customers": len(histories), "sample": len(sample),
               "purchases": asdict(model.purchases), "spend": asdict(model.spend),
@@ -142,10 +143,8 @@ def train_value(connection: Connection, reference: dt.date, settings: ValueSetti
     return report, scores[["customer_id", "clv_12m", "purchases_12m", "p_alive"]]
 
 
-def _holdout_check(connection: Connection, reference: dt.date, settings: ValueSettings) -> dict:
-    """Fit at `holdout_days` before the end; mean predicted and actual purchases in those days by frequency."""
-    start = reference + dt.timedelta(days=1 - settings.holdout_days)
-    histories = purchase_histories(connection, start, reference)
+def _holdout_check(histories: pd.DataFrame, start: dt.date, settings: ValueSettings) -> dict:
+    """Fit on the histories before `start`; mean predicted and actual purchases from then on, by frequency."""
     if _value_problem(histories):
         return {"calibration": None, "holdout_start": start.isoformat()}
     model = clv.fit_value_model(_sample(histories, settings.value_sample, settings.random_state), settings.model)
@@ -169,9 +168,11 @@ def train_churn(connection: Connection, reference: dt.date, settings: ValueSetti
     """The churn report, the fitted pipeline (joblib) and customer_id, churn_risk, revenue_at_risk."""
     empty = pd.DataFrame(columns=["customer_id", "churn_risk", "revenue_at_risk"])
     train_cut, test_cut = churn.cutoffs(reference, settings.horizon)
-    progress(0.35, f"Reading customers as of {train_cut:%d %b %Y} and {test_cut:%d %b %Y}…")
-    frames = {"training": churn.churn_frame(connection, train_cut, settings.horizon),
-              "test": churn.churn_frame(connection, test_cut, settings.horizon)}
+    progress(0.35, f"Reading customers as of {train_cut:%d %b %Y}, {test_cut:%d %b %Y} and today…")
+    today = reference + dt.timedelta(days=1)
+    train_frame, test_frame, current = churn.churn_frames(connection, (train_cut, test_cut, today),
+                                                          settings.horizon)
+    frames = {"training": train_frame, "test": test_frame}
     problem = next(filter(None, (_churn_problem(name, frame) for name, frame in frames.items())), None)
     if problem:
         return _skipped(problem), None, empty
@@ -183,7 +184,6 @@ def train_churn(connection: Connection, reference: dt.date, settings: ValueSetti
     probability = fitted[best].predict_proba(test[churn.FEATURES])[:, 1]
     progress(0.85, "Scoring today's customers…")
     production = clone(fitted[best]).fit(test[churn.FEATURES], test["churned"])
-    current = churn.churn_frame(connection, reference + dt.timedelta(days=1), settings.horizon)
     risk = production.predict_proba(current[churn.FEATURES])[:, 1]
     scores = pd.DataFrame({"customer_id": current["customer_id"], "churn_risk": risk,
                            "revenue_at_risk": churn.at_risk_revenue(risk, current["revenue_365"])})
