@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
-from threadpoolctl import threadpool_limits
 
 from callbacks.value_training import settings_of
 from layouts import value as ids
@@ -55,9 +54,8 @@ def app_database(tmp_path_factory) -> str:
     engine = make_engine(url)
     try:
         generate_demo_data(engine, DEMO)
-        with threadpool_limits(limits=1):  # OpenMP threads crawl when another process holds a core
-            refresh(engine)
-            refresh(engine, SECOND, trained_by=TRAINER)
+        refresh(engine)
+        refresh(engine, SECOND, trained_by=TRAINER)
         with session_scope(engine) as session:
             users.create_user(session, "admin", ADMIN_PASSWORD, "admin")
             users.create_user(session, "viewer", ADMIN_PASSWORD, "viewer")

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
-from threadpoolctl import threadpool_limits
 
 from services.analytics.warehouse import Warehouse
 from services.db import make_engine
 from services.demo import DemoConfig, generate_demo_data
-from services.filters import Filters
+from services.filters import Filters, filter_options
 from services.models import Customer, CustomerSummary, SavedSegmentMember, Transaction
 from services.refresh import refresh
 from services.rules import UNKNOWN
+from services.segmentation.features import available_features, feature_frame
 from services.segmentation.saved import save_segment
 from services.value import views
 from tests.conftest import clear_tables, opened_snapshot
@@ -90,10 +90,7 @@ def data(database_url) -> Iterator[Data]:
         generate_demo_data(engine, DemoConfig(customers=CUSTOMERS, seed=SEED))
         with engine.begin() as connection:
             unknown_id = _add_unknown_customer(connection)
-        # One thread for the models: on a shared two-core machine the gradient boosting's OpenMP
-        # threads spin for a minute on a refresh that otherwise takes seconds.
-        with threadpool_limits(limits=1):
-            refresh(engine)
+        refresh(engine)
         with engine.begin() as connection:
             segment_id = _add_segment(connection, unknown_id)
         with engine.connect() as connection:
@@ -416,3 +413,14 @@ def test_an_empty_selection_gives_zeros_and_empty_frames(warehouse, data):
         assert views.at_risk_summary(warehouse, filters, threshold) == (0, 0.0)
         listed = views.at_risk_customers(warehouse, filters, threshold, limit=5)
         assert listed.empty and list(listed.columns) == views.CUSTOMER_COLUMNS
+
+
+def test_the_clustering_lab_offers_the_scores_as_features(data, warehouse):
+    with data.engine.connect() as connection:
+        options = filter_options(connection, None)
+    names = ("clv_12m", "p_alive", "churn_risk")
+    assert set(names) <= set(available_features(warehouse))
+    found = feature_frame(warehouse, Filters(), options, names)
+    buyers = data.summary[data.summary["orders"] > 0].sort_index()
+    assert found.index.tolist() == buyers.index.tolist()
+    pd.testing.assert_frame_equal(found, buyers[list(names)], check_names=False, check_index_type=False)

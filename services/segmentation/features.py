@@ -17,6 +17,7 @@ derived customer summary as of the reference date (the latest order in the data)
 | discount_share | discount / (revenue + discount) |
 | burn_rate | coupons burned / coupons claimed (0 for customers who never claimed one) |
 | female | 1 for women, 0 for everyone else |
+| clv_12m, p_alive, churn_risk | the value and churn models' scores (see services/value/) |
 | share_<category> | the category's share of the customer's revenue (one per category, e.g. share_electronics) |
 | city_<city> | 1 for customers living in the city, else 0 (one per city, e.g. city_new_york) |
 """
@@ -54,6 +55,9 @@ BASE_FEATURES: tuple[Feature, ...] = (
     Feature("burn_rate", "Coupon burn rate", "CASE WHEN coupons_claimed > 0 THEN least(coupons_burned / coupons_claimed, "
                                              "1.0) ELSE 0.0 END"),
     Feature("female", "Female (1) or not (0)", "CASE WHEN gender = 'Female' THEN 1.0 ELSE 0.0 END"),
+    Feature("clv_12m", "CLV, 12 months", "clv_12m"),
+    Feature("p_alive", "Probability alive", "p_alive"),
+    Feature("churn_risk", "Churn risk", "churn_risk"),
 )
 CATEGORY_PREFIX = "share_"
 CITY_PREFIX = "city_"

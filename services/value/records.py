@@ -80,8 +80,8 @@ def stored_settings(connection: Connection) -> ValueSettings:
 
 
 def write_scores(connection: Connection, scores: pd.DataFrame) -> None:
-    """Set every customer's scores: through a staging table, one UPDATE instead of one per customer."""
-    connection.execute(update(CustomerSummary).values({name: None for name in SCORE_COLUMNS[1:]}))
+    """Set the scores of freshly inserted summary rows (whose scores are NULL): through a staging table, one
+    UPDATE instead of one per customer."""
     if scores.empty:
         return
     staging = Table("value_score_staging", MetaData(), Column("customer_id", Integer, primary_key=True),
