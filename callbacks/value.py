@@ -109,6 +109,14 @@ def register(app, context) -> None:
         key = "|".join([f"value-{name}", filters.cache_key(), *map(str, params)])
         return context.analysed(key, lambda warehouse: compute(warehouse, filters, *params))
 
+    @app.callback(Output(ids.BODY, "children"), Output(ids.OPEN, "className"), Input(ids.OPEN, "n_clicks"),
+                  prevent_initial_call=True)
+    def open_section(clicks):
+        """The section for the user's role (from the server-side record); the opener then hides."""
+        if not clicks:
+            raise PreventUpdate
+        return ids.body(context.user().role), "d-none"
+
     @app.callback(
         Output(ids.MODEL_NOTE, "children"), *(Output(card_id, "children") for card_id, *_ in ids.KPIS),
         Output(ids.HISTOGRAM, "figure"), Output(ids.ALIVE_GRAPH, "figure"), Output(ids.CALIBRATION_GRAPH, "figure"),

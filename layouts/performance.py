@@ -38,7 +38,7 @@ DETAIL_BODY = "performance-detail-body"
 PROFILE_RULES_TEXT = [html.Div([html.Strong(f"{name}: "), rule]) for name, rule in PROFILE_RULES]
 
 
-def layout(role: str) -> html.Div:
+def layout() -> html.Div:
     return html.Div(
         [
             _toolbar(),
@@ -78,7 +78,7 @@ def layout(role: str) -> html.Div:
                     info="Customers grouped by the month of their first purchase (rows); each cell is the "
                          "share of the cohort that bought again n months later (columns)."),
             _top_customers(),
-            value.layout(role),
+            value.layout(),
             dbc.Offcanvas(html.Div(id=DETAIL_BODY), id=DETAIL, title="Customer", placement="end",
                           is_open=False, scrollable=True, className="customer-detail"),
         ],

@@ -30,7 +30,7 @@ class Tab:
 
 
 TAB_LIST = (
-    Tab("performance", "Customer performance", "bi-people", lambda role, _preset: performance.layout(role)),
+    Tab("performance", "Customer performance", "bi-people", lambda _role, _preset: performance.layout()),
     Tab("segmentation", "Segmentation", "bi-diagram-3", segmentation.layout),
     Tab("coupons", "Coupons", "bi-ticket-perforated", lambda _role, _preset: coupons.layout()),
     Tab("campaigns", "Campaigns", "bi-megaphone", lambda role, _preset: campaigns.layout(role)),

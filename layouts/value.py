@@ -10,6 +10,8 @@ from services.value.training import DISCOUNT_RANGE, HORIZON_RANGE, ValueSettings
 from services.value.views import DIMENSIONS
 
 SECTION = "value-section"
+OPEN = "value-open"
+BODY = "value-body"
 MODEL_NOTE = "value-model-note"
 TRAINED = "value-trained"  # the data version a training in this browser produced
 HORIZON = "value-horizon"
@@ -81,7 +83,16 @@ def _customer_grid(grid_id: str, empty: str):
     return grid
 
 
-def layout(role: str) -> html.Div:
+def layout() -> html.Div:
+    """The section closed: its content, and the queries behind it, come when the user opens it."""
+    opener = dbc.Button([html.I(className="bi bi-gem me-2"), "Show value & churn",
+                         html.Span(": lifetime value, probability alive, churn risk and revenue at risk",
+                                   className="fw-normal")], id=OPEN, color="primary", outline=True,
+                        className="mt-3")
+    return html.Div([opener, html.Div(id=BODY)], id=SECTION)
+
+
+def body(role: str) -> html.Div:
     return html.Div([
         html.Div([html.H2([html.I(className="bi bi-gem me-2 text-primary"), "Value & churn"], className="h5 mb-1"),
                   html.Div(id=MODEL_NOTE, className="small text-body-secondary"), dcc.Store(id=TRAINED)],
@@ -140,7 +151,7 @@ def layout(role: str) -> html.Div:
                                       _save_segment(role in ANALYST_ROLES)],
                 icon="bi-exclamation-triangle", actions=export_button(RISK_EXPORT, RISK_DOWNLOAD),
                 info="Flagged customers, the most revenue at risk first: a list for a retention campaign."),
-    ], id=SECTION)
+    ])
 
 
 def _training(can_train: bool) -> html.Div:

@@ -20,4 +20,4 @@ def test_jobs_go_to_celery_when_redis_is_configured(app_database, tmp_path):
     celery = celery_of(server)
     assert celery.conf.broker_url == "redis://127.0.0.1:6379/15"
     jobs = [name for name in celery.tasks if name.startswith("background_callback_")]
-    assert len(jobs) == 2  # the k scan and the clustering run, registered for the worker
+    assert len(jobs) == 3  # the k scan, the clustering run and the value models training, for the worker

@@ -32,7 +32,7 @@ from services.refresh import refresh
 from services.segmentation.saved import save_segment
 from services.value.training import ValueSettings
 from tests.conftest import ADMIN_PASSWORD, AuthActions, make_app
-from tests.dash_client import array, assert_no_data_without_login, call, listed_outputs, ok, text
+from tests.dash_client import array, assert_no_data_without_login, call, find, listed_outputs, ok, text
 
 FILTERS = "filters-store.data"
 THEME = "shell-theme-store.data"
@@ -581,6 +581,7 @@ def test_good_training_settings_give_value_settings(horizon, discount, days, rat
 
 VALUE_INPUTS = {FILTERS: "", TRAINED: None, THEME: None}
 VALUE_CALLBACKS = [
+    (f"{ids.BODY}.children", {f"{ids.OPEN}.n_clicks": 1}, {}),
     (f"{ids.MODEL_NOTE}.children", VALUE_INPUTS, {}),
     (f"{ids.BY_GRAPH}.figure", {FILTERS: "", f"{ids.BY_DIMENSION}.value": "rfm_segment", TRAINED: None,
                                 THEME: None}, {}),
@@ -594,6 +595,17 @@ VALUE_CALLBACKS = [
 TRAIN_CALLBACK = (f"{ids.STATUS}.children", *_train_inputs(90, 1))  # a background job: answers with its handles
 CANCEL_CALLBACK = (f"{ids.CANCEL}.id", {f"{ids.CANCEL}.n_clicks": 1}, {})  # Dash's own, for the job's Cancel
 JOB_CALLBACKS = [TRAIN_CALLBACK, CANCEL_CALLBACK]
+
+
+@pytest.mark.parametrize("user, controls", [("admin", True), ("viewer", False)])
+def test_the_opened_section_offers_training_and_saving_by_the_server_side_role(client, auth, user, controls):
+    auth.login(user)
+    response = ok(call(client, f"{ids.BODY}.children", {f"{ids.OPEN}.n_clicks": 1}))
+    body = response[ids.BODY]["children"]
+    assert (find(body, ids.TRAIN) is not None) is controls
+    assert (find(body, ids.SAVE_SEGMENT) is not None) is controls
+    assert find(body, ids.KPI_CLV) is not None and find(body, ids.THRESHOLD) is not None
+    assert response[ids.OPEN]["className"] == "d-none"
 
 
 def test_the_list_covers_every_value_callback(client, auth):

@@ -67,78 +67,94 @@ def scored(url: str) -> pd.DataFrame:
 def open_section(page, username: str = "admin"):
     page.set_default_timeout(DATA_TIMEOUT)  # the whole Customer performance tab loads first
     login(page, username=username)
+    page.locator(f"#{ids.OPEN}").click()
     expect(page.locator(f"#{ids.KPI_CLV}")).not_to_have_text("–", timeout=DATA_TIMEOUT)
+    expect(page.locator(f"#{ids.OPEN}")).to_be_hidden()
+
+
+@pytest.fixture(scope="module")
+def admin_page(browser, server, request):
+    """One logged-in page for the admin's tests, which run in this file's order (loading the tab is the slow
+    part): saving at the opening threshold, moving it, the customer detail, then retraining."""
+    with open_page(browser, server, request) as page:
+        open_section(page)
+        yield page
+
+
+@pytest.fixture
+def section(admin_page):
+    admin_page.console.errors.clear()
+    return admin_page
 
 
 def risk_rows(page):
     return page.locator(f'#{ids.RISK_GRID} .ag-center-cols-container .ag-row')
 
 
-def test_the_section_shows_the_stored_scores_and_explores_thresholds(browser, server, value_database, request):
+def test_an_analyst_saves_the_at_risk_customers_as_a_segment(section, value_database):
+    truth = scored(value_database)
+    page = section
+    page.fill(f"#{ids.SEGMENT_NAME}", "Win-back list")
+    page.locator(f"#{ids.SAVE_SEGMENT}").click()
+    flagged = int((truth["churn_risk"] >= 0.5).sum())
+    expect(page.locator(f"#{ids.SAVE_FEEDBACK}")).to_contain_text(
+        f"Saved “Win-back list” with {flagged:,} customers", timeout=DATA_TIMEOUT)
+    page.locator(f"#{fb.SEGMENT}").click()
+    expect(page.get_by_role("option", name="Win-back list")).to_be_visible()
+    page.keyboard.press("Escape")
+    settle(page)
+    assert page.console.errors == []
+
+
+def test_the_section_shows_the_stored_scores_and_explores_thresholds(section, value_database):
     truth = scored(value_database)
     assert truth["clv_12m"].notna().all() and truth["churn_risk"].notna().all()
-    with open_page(browser, server, request) as page:
-        open_section(page)
-        expect(page.locator(f"#{ids.KPI_CLV}")).to_have_text(fmt.money(truth["clv_12m"].sum()))
-        expect(page.locator(f"#{ids.KPI_AVERAGE}")).to_have_text(fmt.money(truth["clv_12m"].mean()))
-        expect(page.locator(f"#{ids.KPI_RISK}")).to_have_text(fmt.money(truth["revenue_at_risk"].sum()))
-        expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("by the refresh on data version 1")
-        for graph in (ids.HISTOGRAM, ids.BY_GRAPH, ids.ALIVE_GRAPH, ids.CALIBRATION_GRAPH, ids.ROC_GRAPH,
-                      ids.PR_GRAPH, ids.RELIABILITY_GRAPH, ids.IMPORTANCE_GRAPH):
-            expect(page.locator(f"#{graph} .js-plotly-plot")).to_have_count(1, timeout=DATA_TIMEOUT)
+    page = section
+    expect(page.locator(f"#{ids.KPI_CLV}")).to_have_text(fmt.money(truth["clv_12m"].sum()))
+    expect(page.locator(f"#{ids.KPI_AVERAGE}")).to_have_text(fmt.money(truth["clv_12m"].mean()))
+    expect(page.locator(f"#{ids.KPI_RISK}")).to_have_text(fmt.money(truth["revenue_at_risk"].sum()))
+    expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("by the refresh on data version 1")
+    for graph in (ids.HISTOGRAM, ids.BY_GRAPH, ids.ALIVE_GRAPH, ids.CALIBRATION_GRAPH, ids.ROC_GRAPH,
+                  ids.PR_GRAPH, ids.RELIABILITY_GRAPH, ids.IMPORTANCE_GRAPH):
+        expect(page.locator(f"#{graph} .js-plotly-plot")).to_have_count(1, timeout=DATA_TIMEOUT)
 
-        flagged = int((truth["churn_risk"] >= 0.5).sum())
-        readout = page.locator(f"#{ids.THRESHOLD_READOUT}")
-        expect(readout).to_contain_text(f"{flagged:,} customers at or above 50% churn risk", timeout=DATA_TIMEOUT)
-        expect(readout).to_contain_text("On the holdout: precision")
-        riskiest = truth[truth["churn_risk"] >= 0.5].sort_values(["revenue_at_risk", "customer_id"],
-                                                                 ascending=[False, True])["customer_id"].iloc[0]
-        expect(risk_rows(page).first).to_have_attribute("row-id", str(riskiest), timeout=DATA_TIMEOUT)
-        page.locator(f"#{ids.THRESHOLD} [role=slider]").focus()
-        page.keyboard.press("ArrowRight")
-        higher = int((truth["churn_risk"] >= 0.55).sum())
-        expect(readout).to_contain_text(f"{higher:,} customers at or above 55% churn risk", timeout=DATA_TIMEOUT)
+    flagged = int((truth["churn_risk"] >= 0.5).sum())
+    readout = page.locator(f"#{ids.THRESHOLD_READOUT}")
+    expect(readout).to_contain_text(f"{flagged:,} customers at or above 50% churn risk", timeout=DATA_TIMEOUT)
+    expect(readout).to_contain_text("On the holdout: precision")
+    riskiest = truth[truth["churn_risk"] >= 0.5].sort_values(["revenue_at_risk", "customer_id"],
+                                                             ascending=[False, True])["customer_id"].iloc[0]
+    expect(risk_rows(page).first).to_have_attribute("row-id", str(riskiest), timeout=DATA_TIMEOUT)
+    page.locator(f"#{ids.THRESHOLD} [role=slider]").focus()
+    page.keyboard.press("ArrowRight")
+    higher = int((truth["churn_risk"] >= 0.55).sum())
+    expect(readout).to_contain_text(f"{higher:,} customers at or above 55% churn risk", timeout=DATA_TIMEOUT)
 
-        with page.expect_download(timeout=DATA_TIMEOUT) as download:
-            page.locator(f"#{ids.RISK_EXPORT}").click()
-        assert download.value.suggested_filename == "customers-at-risk-55.csv"
-        exported = pd.read_csv(download.value.path())
-        expected = truth[truth["churn_risk"] >= 0.55].sort_values(["revenue_at_risk", "customer_id"],
-                                                                  ascending=[False, True])
-        assert exported["customer_id"].tolist() == expected["customer_id"].tolist()
-        settle(page)
-        assert page.console.errors == []
-
-
-def test_an_analyst_saves_the_at_risk_customers_as_a_segment(browser, server, value_database, request):
-    truth = scored(value_database)
-    with open_page(browser, server, request) as page:
-        open_section(page)
-        page.fill(f"#{ids.SEGMENT_NAME}", "Win-back list")
-        page.locator(f"#{ids.SAVE_SEGMENT}").click()
-        flagged = int((truth["churn_risk"] >= 0.5).sum())
-        expect(page.locator(f"#{ids.SAVE_FEEDBACK}")).to_contain_text(
-            f"Saved “Win-back list” with {flagged:,} customers", timeout=DATA_TIMEOUT)
-        page.locator(f"#{fb.SEGMENT}").click()
-        expect(page.get_by_role("option", name="Win-back list")).to_be_visible()
-        page.keyboard.press("Escape")
-        settle(page)
-        assert page.console.errors == []
+    with page.expect_download(timeout=DATA_TIMEOUT) as download:
+        page.locator(f"#{ids.RISK_EXPORT}").click()
+    assert download.value.suggested_filename == "customers-at-risk-55.csv"
+    exported = pd.read_csv(download.value.path())
+    expected = truth[truth["churn_risk"] >= 0.55].sort_values(["revenue_at_risk", "customer_id"],
+                                                              ascending=[False, True])
+    assert exported["customer_id"].tolist() == expected["customer_id"].tolist()
+    settle(page)
+    assert page.console.errors == []
 
 
-def test_the_customer_detail_shows_the_customers_scores(browser, server, value_database, request):
+def test_the_customer_detail_shows_the_customers_scores(section, value_database):
     truth = scored(value_database).set_index("customer_id")
-    with open_page(browser, server, request) as page:
-        open_section(page)
-        top = page.locator(f"#{performance_ids.TOP_GRID} .ag-row").first
-        customer = int(top.get_attribute("row-id"))
-        top.locator('.ag-cell[col-id="name"]').click()
-        detail = page.locator(f"#{performance_ids.DETAIL}")
-        expect(detail).to_contain_text("Expected value, 12 months", timeout=DATA_TIMEOUT)
-        expect(detail).to_contain_text(fmt.money(truth.at[customer, "clv_12m"]))
-        expect(detail).to_contain_text(f"Churn risk{fmt.percent(truth.at[customer, 'churn_risk'], 0)}")
-        settle(page)
-        assert page.console.errors == []
+    page = section
+    top = page.locator(f"#{performance_ids.TOP_GRID} .ag-row").first
+    customer = int(top.get_attribute("row-id"))
+    top.locator('.ag-cell[col-id="name"]').click()
+    detail = page.locator(f"#{performance_ids.DETAIL}")
+    expect(detail).to_contain_text("Expected value, 12 months", timeout=DATA_TIMEOUT)
+    expect(detail).to_contain_text(fmt.money(truth.at[customer, "clv_12m"]))
+    expect(detail).to_contain_text(f"Churn risk{fmt.percent(truth.at[customer, 'churn_risk'], 0)}")
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+    settle(page)
+    assert page.console.errors == []
 
 
 def test_a_viewer_reads_the_section_without_training_or_saving(browser, server, request):
@@ -151,21 +167,20 @@ def test_a_viewer_reads_the_section_without_training_or_saving(browser, server, 
         assert page.console.errors == []
 
 
-def test_retraining_runs_in_the_background_with_progress(browser, server, value_database, request):
-    with open_page(browser, server, request) as page:
-        open_section(page)
-        page.fill(f"#{ids.HORIZON}", "60")
-        page.locator(f"#{ids.TRAIN}").click()
-        expect(page.locator(f"#{ids.CANCEL}")).to_be_enabled(timeout=DATA_TIMEOUT)
-        expect(page.locator(f"#{ids.STATUS}")).to_contain_text("…", timeout=DATA_TIMEOUT)
-        expect(page.locator(f"#{ids.STATUS}")).to_contain_text("Retrained: the scores are data version 2",
-                                                              timeout=180_000)
-        expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("by admin on data version 2",
-                                                                  timeout=DATA_TIMEOUT)
-        expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("Churn (60 days)")
-        expect(page.locator(f"#{ids.TRAIN}")).to_be_enabled()
-        settle(page)
-        assert page.console.errors == []
+def test_retraining_runs_in_the_background_with_progress(section, value_database):
+    page = section
+    page.fill(f"#{ids.HORIZON}", "60")
+    page.locator(f"#{ids.TRAIN}").click()
+    expect(page.locator(f"#{ids.CANCEL}")).to_be_enabled(timeout=DATA_TIMEOUT)
+    expect(page.locator(f"#{ids.STATUS}")).to_contain_text("…", timeout=DATA_TIMEOUT)
+    expect(page.locator(f"#{ids.STATUS}")).to_contain_text("Retrained: the scores are data version 2",
+                                                          timeout=180_000)
+    expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("by admin on data version 2",
+                                                              timeout=DATA_TIMEOUT)
+    expect(page.locator(f"#{ids.MODEL_NOTE}")).to_contain_text("Churn (60 days)")
+    expect(page.locator(f"#{ids.TRAIN}")).to_be_enabled()
+    settle(page)
+    assert page.console.errors == []
     engine = make_engine(value_database)
     try:
         with engine.connect() as connection:
